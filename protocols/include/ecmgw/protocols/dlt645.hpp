@@ -1,0 +1,216 @@
+// DL/T 645-2007 codec: bytes to typed values and back. Pure: no file
+// descriptors, no clocks. See shared/protocols.md for the facts it builds to.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ecmgw/common/decimal.hpp"
+#include "ecmgw/common/expected.hpp"
+
+namespace ecmgw::dlt645 {
+
+using Bytes = std::vector<std::uint8_t>;
+using ByteView = std::span<const std::uint8_t>;
+
+// A meter address as on the wire: six packed-BCD bytes, A0 (lowest two digits) first.
+struct Address {
+    std::array<std::uint8_t, 6> wire{};
+
+    // "202012345678" (12 decimal digits, most significant first). Also accepts
+    // "AAAAAAAAAAAA" (wildcard) and "999999999999" (broadcast).
+    static Expected<Address> parse(std::string_view digits);
+    static Address wildcard();   // AA AA AA AA AA AA
+    static Address broadcast();  // 99 99 99 99 99 99
+    std::string to_string() const;  // 12 digits, most significant first
+    bool is_wildcard() const;
+    bool is_broadcast() const;
+    friend bool operator==(const Address&, const Address&) = default;
+};
+
+// Function codes (bits 4-0 of the control byte).
+enum class Function : std::uint8_t {
+    BroadcastTime = 0x08,
+    Read = 0x11,
+    ReadFollowUp = 0x12,
+    ReadAddress = 0x13,
+    Write = 0x14,
+    WriteAddress = 0x15,
+    Freeze = 0x16,
+    ChangeBaud = 0x17,
+    ChangePassword = 0x18,
+    ClearMaxDemand = 0x19,
+    ClearMeter = 0x1A,
+    ClearEvents = 0x1B,
+    Control = 0x1C,
+};
+
+inline constexpr std::uint8_t kDirectionFromMeter = 0x80;
+inline constexpr std::uint8_t kAbnormal = 0x40;
+inline constexpr std::uint8_t kFollowUp = 0x20;
+inline constexpr std::size_t kMaxDataLength = 200;
+
+// One frame with its DATA already unscrambled (the -0x33 undone).
+struct Frame {
+    Address address;
+    std::uint8_t control = 0;
+    Bytes data;
+
+    std::uint8_t function() const { return control & 0x1F; }
+    bool from_meter() const { return (control & kDirectionFromMeter) != 0; }
+    bool abnormal() const { return (control & kAbnormal) != 0; }
+    bool has_follow_up() const { return (control & kFollowUp) != 0; }
+    friend bool operator==(const Frame&, const Frame&) = default;
+};
+
+// A data identifier DI3.DI2.DI1.DI0 written as one number, e.g. 0x00010000
+// for forward active energy total. Sent on the wire low byte (DI0) first.
+using DataId = std::uint32_t;
+
+// --- encoding ----------------------------------------------------------------
+
+// The whole frame: `wakeup` FE bytes, 68 A0..A5 68 C L DATA(+0x33) CS 16.
+Bytes encode_frame(const Frame& frame, std::size_t wakeup = 4);
+// Master requests (control 0x11, 0x12, 0x13, 0x08).
+Bytes encode_read(const Address& meter, DataId di, std::size_t wakeup = 4);
+Bytes encode_read_follow_up(const Address& meter, DataId di, std::uint8_t seq,
+                            std::size_t wakeup = 4);
+Bytes encode_read_address(std::size_t wakeup = 4);
+struct DateTime {
+    int year = 2000;  // 2000..2099
+    int month = 1, day = 1, hour = 0, minute = 0, second = 0;
+    int weekday = 0;  // 0 = Sunday, as the meter's WW field
+    friend bool operator==(const DateTime&, const DateTime&) = default;
+};
+Bytes encode_broadcast_time(const DateTime& t, std::size_t wakeup = 4);
+
+// --- finding frames in a byte stream -----------------------------------------
+
+enum class ScanStatus {
+    Complete,    // `frame` is valid; drop `skipped + length` bytes
+    Incomplete,  // a frame may start at `skipped`; wait for more bytes
+    NoFrame,     // nothing usable; drop `skipped` bytes (all of them)
+};
+
+struct ScanResult {
+    ScanStatus status = ScanStatus::NoFrame;
+    std::size_t skipped = 0;  // bytes before the frame: wake-up FE, noise
+    std::size_t length = 0;   // the frame's length from 68 to 16, when Complete
+    std::size_t checksum_errors = 0;  // candidates that had the structure but a bad CS or end byte
+    Frame frame;
+};
+
+// Finds the first well-formed frame in `bytes` by structure and checksum; a 68
+// or 16 inside DATA, or a CS equal to 16, never ends or starts a frame.
+ScanResult scan(ByteView bytes);
+
+// --- decoding answers ----------------------------------------------------------
+
+// Bits of the error byte in an abnormal answer (D1, DC, ...).
+enum ErrorBits : std::uint8_t {
+    kErrOther = 0x01,
+    kErrNoData = 0x02,
+    kErrUnauthorised = 0x04,
+    kErrBaudUnchangeable = 0x08,
+    kErrYearZones = 0x10,
+    kErrDayPeriods = 0x20,
+    kErrTariffs = 0x40,
+};
+
+enum class AnswerErrorKind {
+    WrongAddress,    // answered by another meter than asked
+    WrongFunction,   // not an answer to the request's function
+    WrongDataId,     // answer for another DI
+    Malformed,       // too short or lengths not matching the DI's format
+    Abnormal,        // the meter's abnormal answer; see error_word
+};
+
+struct AnswerError {
+    AnswerErrorKind kind = AnswerErrorKind::Malformed;
+    std::uint8_t error_word = 0;  // for Abnormal
+    std::string message;          // "meter reports: no requested data", ...
+};
+
+// The value part of a normal read answer (the DI is checked and stripped).
+struct ReadAnswer {
+    DataId di = 0;
+    Bytes value;       // unscrambled, low byte first as on the wire
+    bool more_follows = false;  // control bit 5: send a follow-up read (0x12)
+};
+
+// Checks that `frame` answers a read of `di` from `meter` and returns the value bytes.
+Expected<ReadAnswer, AnswerError> decode_read_answer(const Frame& frame, const Address& meter,
+                                                     DataId di);
+// Checks that `frame` answers read-address (0x93) and returns the address it carries.
+Expected<Address, AnswerError> decode_read_address_answer(const Frame& frame);
+// Words for an error byte: "no requested data; password wrong or unauthorised".
+std::string describe_error_word(std::uint8_t error_word);
+
+// --- value formats -------------------------------------------------------------
+
+// Packed BCD, low byte first, with `decimals` digits after the point. When
+// `is_signed`, the top bit of the highest byte is the sign. Rejects nibbles > 9.
+Expected<Decimal> decode_bcd_decimal(ByteView bytes, std::uint8_t decimals, bool is_signed);
+// The inverse, for the simulator and for tests. Fails when the value does not fit.
+Expected<Bytes> encode_bcd_decimal(const Decimal& value, std::size_t length,
+                                   std::uint8_t decimals, bool is_signed);
+
+enum class ValueFormat {
+    Decimal,     // BCD decimal, see decimals/is_signed
+    Date,        // YYMMDDWW (4 bytes)
+    Time,        // hhmmss (3 bytes)
+    StatusWord,  // 2-byte bit field, low byte first
+    AddressValue,  // 6-byte address
+};
+
+// What one data identifier means. `quantity` is the name used in the store and
+// on MQTT (documented in docs/mqtt-readings.md), e.g. "energy_kwh".
+struct DataItem {
+    DataId di;
+    std::string_view quantity;
+    std::string_view unit;
+    ValueFormat format;
+    std::uint8_t length;    // bytes
+    std::uint8_t decimals;  // for Decimal
+    bool is_signed;         // for Decimal
+};
+
+// The data items this codec knows; nullptr when unknown.
+const DataItem* find_data_item(DataId di);
+const DataItem* find_data_item(std::string_view quantity);
+std::span<const DataItem> known_data_items();
+
+// A decoded value: a decimal, a date/time, a status word or an address.
+struct Value {
+    ValueFormat format = ValueFormat::Decimal;
+    Decimal number;           // Decimal; StatusWord also sets it (mantissa = word)
+    DateTime when;            // Date (y/m/d/weekday) and Time (h/m/s)
+    std::uint16_t status = 0;
+    Address address;
+    // "000123.45" style text for people: numbers as decimals, dates as
+    // 2026-11-24, times as 12:34:56, status words as 0x0010, addresses as digits.
+    std::string to_string() const;
+};
+
+// Decodes `bytes` (the ReadAnswer value) as `item` says; fails with a message
+// on a wrong length or on non-BCD digits.
+Expected<Value> decode_value(const DataItem& item, ByteView bytes);
+// The inverse (simulator, tests).
+Expected<Bytes> encode_value(const DataItem& item, const Value& value);
+
+// Relay bits of status word 3 (04000503).
+struct RelayStatus {
+    bool open = false;            // bit 4: relay open (supply off)
+    bool open_commanded = false;  // bit 6
+    bool pre_trip_alarm = false;  // bit 7
+    std::uint8_t prepaid_type = 0;  // bits 8-9
+};
+RelayStatus decode_relay_status(std::uint16_t status_word_3);
+
+}  // namespace ecmgw::dlt645
