@@ -142,6 +142,9 @@ struct ReadAnswer {
     DataId di = 0;
     Bytes value;       // unscrambled, low byte first as on the wire
     bool more_follows = false;  // control bit 5: send a follow-up read (0x12)
+    // A follow-up answer (0x92, 0xB2) ends with the request's SEQ byte: it is taken off
+    // `value` and kept here, so the poller can check the meter answered the right follow-up.
+    std::optional<std::uint8_t> seq;
 };
 
 // Checks that `frame` answers a read of `di` from `meter` and returns the value bytes.

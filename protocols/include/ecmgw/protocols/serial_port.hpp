@@ -1,13 +1,17 @@
-// ByteLink over a local serial port (libserialport): RS-485 adapters, and the
-// socat pty pairs the tests use as a stand-in.
+// ByteLink over a local serial port: RS-485 adapters through libserialport,
+// and the socat pty pairs the tests use as a stand-in.
+//
+// libserialport 0.1.1 (Debian bookworm) identifies a port by its sysfs node
+// (/sys/class/tty/NAME), which pseudo-terminals do not have, so it cannot open
+// them. Pseudo-terminals are therefore served by a small termios back end;
+// every real serial device goes through libserialport.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "ecmgw/protocols/transport.hpp"
-
-struct sp_port;
 
 namespace ecmgw::transport {
 
@@ -19,26 +23,20 @@ struct SerialSettings {
     int stop_bits = 1;
 };
 
-class SerialPort final : public ByteLink {
-public:
-    static Expected<std::unique_ptr<SerialPort>> open(const SerialSettings& settings);
-    ~SerialPort() override;
+// Opens `settings.device`, choosing the back end as described above.
+Expected<std::unique_ptr<ByteLink>> open_serial_port(const SerialSettings& settings);
 
-    Result write(std::span<const std::uint8_t> bytes) override;
-    Expected<std::size_t> read(std::span<std::uint8_t> buffer,
-                               std::chrono::milliseconds timeout) override;
-    Result flush_input() override;
-    std::string describe() const override;
-    // Time one character takes on the wire at these settings (start, data,
-    // parity, stop bits), for inter-frame gaps and wire-time figures.
-    std::chrono::microseconds character_time() const;
+// The back ends, for tests that want a particular one.
+Expected<std::unique_ptr<ByteLink>> open_libserialport(const SerialSettings& settings);
+Expected<std::unique_ptr<ByteLink>> open_termios(const SerialSettings& settings);
 
-private:
-    SerialPort(sp_port* port, SerialSettings settings);
-    sp_port* port_;
-    SerialSettings settings_;
-};
+// True when `device` (after following links) is a Unix98 pseudo-terminal.
+bool is_pseudo_terminal(const std::string& device);
 
+// Time one character takes on the wire (start, data, parity and stop bits),
+// for inter-frame gaps and wire-time figures.
 std::chrono::microseconds character_time(const SerialSettings& settings);
+
+std::string describe(const SerialSettings& settings);  // "/dev/ttyUSB0 2400 8E1"
 
 }  // namespace ecmgw::transport

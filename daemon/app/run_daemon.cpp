@@ -1,0 +1,143 @@
+#include "app/run_daemon.hpp"
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "bus/bus_poller.hpp"
+#include "core/ingest.hpp"
+#include "ecmgw/store/store.hpp"
+#include "platform/service_notify.hpp"
+#include "uplink/mqtt_uplink.hpp"
+
+namespace ecmgw::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// A component whose loop has not turned for this long is stuck: stop feeding
+// the watchdog so that systemd restarts us.
+constexpr std::chrono::seconds kStuckAfter{60};
+constexpr std::chrono::seconds kSummaryEvery{60};
+
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+struct Components {
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<uplink::MqttUplink> uplink;
+    std::unique_ptr<core::Ingest> ingest;
+    std::vector<std::unique_ptr<bus::BusPoller>> pollers;
+
+    bool alive() const {
+        const auto oldest = Clock::now() - kStuckAfter;
+        if (ingest->last_alive() < oldest || uplink->last_alive() < oldest) return false;
+        for (const auto& p : pollers) {
+            if (p->last_alive() < oldest) return false;
+        }
+        return true;
+    }
+
+    std::string summary() const {
+        auto backlog = store->outbox_stats();
+        const auto up = uplink->stats();
+        std::uint64_t cycles = 0, failed = 0;
+        for (const auto& p : pollers) {
+            const auto s = p->stats();
+            cycles += s.cycles;
+            failed += s.failed_cycles;
+        }
+        return fmt::format("{} readings stored, {} meter reads ({} without answer), outbox {} "
+                           "waiting, cloud {}, {} published",
+                           ingest->committed(), cycles, failed, backlog ? backlog->count : -1,
+                           up.connected ? "connected" : "offline", up.records);
+    }
+};
+
+Expected<Components> build(const config::Config& cfg) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.gateway.data_dir, ec);
+    if (ec) return fail("cannot create data_dir " + cfg.gateway.data_dir.string() + ": " + ec.message());
+    const auto database = cfg.gateway.data_dir / "ecmgw.db";
+    auto store = store::Store::open(database);
+    if (!store) return fail(store.error().message);
+
+    Components c;
+    c.store = std::move(*store);
+    c.uplink = std::make_unique<uplink::MqttUplink>(cfg, database);
+    c.ingest = std::make_unique<core::Ingest>(*c.store, [u = c.uplink.get()] { u->notify(); });
+    for (const auto& b : cfg.buses) {
+        auto plan = bus::plan_bus(cfg, b.name);
+        if (!plan) return fail(plan.error().message);
+        c.pollers.push_back(std::make_unique<bus::BusPoller>(b, std::move(*plan), *c.ingest));
+    }
+    return c;
+}
+
+}  // namespace
+
+void block_signals() {
+    const sigset_t set = handled_signals();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_daemon(const config::Config& cfg) {
+    auto built = build(cfg);
+    if (!built) {
+        spdlog::critical("{}", built.error().message);
+        return 1;
+    }
+    Components& c = *built;
+    auto seq = c.store->last_seq();
+    spdlog::info("gateway {}: {} bus(es), {} meter(s), store {} (last seq {}), cloud {}",
+                 cfg.gateway.id, cfg.buses.size(), cfg.meters.size(),
+                 (cfg.gateway.data_dir / "ecmgw.db").string(), seq ? *seq : -1, cfg.cloud.uri);
+
+    c.uplink->start();
+    c.ingest->start();
+    for (auto& p : c.pollers) p->start();
+    platform::notify_ready(fmt::format("polling {} meter(s) on {} bus(es)", cfg.meters.size(),
+                                       cfg.buses.size()));
+
+    const auto watchdog = platform::watchdog_interval();
+    const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                               : std::chrono::milliseconds(1000);
+    const sigset_t set = handled_signals();
+    auto next_summary = Clock::now() + kSummaryEvery;
+    while (true) {
+        const timespec timeout{static_cast<time_t>(tick.count() / 1000),
+                               static_cast<long>(tick.count() % 1000) * 1'000'000};
+        const int sig = sigtimedwait(&set, nullptr, &timeout);
+        if (sig == SIGTERM || sig == SIGINT) {
+            spdlog::info("signal {}: finishing the current transactions and stopping", sig);
+            break;
+        }
+        if (sig == SIGHUP) spdlog::warn("SIGHUP: live reload is not supported yet; restart to apply a new config");
+        if (watchdog && c.alive()) platform::notify_watchdog();
+        if (Clock::now() >= next_summary) {
+            const auto text = c.summary();
+            spdlog::info("{}", text);
+            platform::notify_status(text);
+            next_summary = Clock::now() + kSummaryEvery;
+        }
+    }
+
+    platform::notify_stopping();
+    for (auto& p : c.pollers) p->stop();
+    c.ingest->stop();
+    c.uplink->stop();
+    spdlog::info("stopped: {}", c.summary());
+    return 0;
+}
+
+}  // namespace ecmgw::app

@@ -1,0 +1,106 @@
+#include "core/ingest.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/outbox_format.hpp"
+
+namespace ecmgw::core {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::seconds kRetryAfterStoreError{2};
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+Ingest::Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch)
+    : store_(store), on_committed_(std::move(on_committed)), max_batch_(max_batch) {}
+
+Ingest::~Ingest() { stop(); }
+
+void Ingest::accept(std::vector<store::Reading> readings) {
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& r : readings) queue_.push_back(std::move(r));
+    }
+    ready_.notify_one();
+}
+
+void Ingest::start() {
+    alive_ns_ = Clock::now().time_since_epoch().count();
+    thread_ = std::thread([this] { run(); });
+}
+
+void Ingest::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+Clock::time_point Ingest::last_alive() const {
+    return Clock::time_point(Clock::duration(alive_ns_.load()));
+}
+
+bool Ingest::write_batch(const std::vector<store::Reading>& batch) {
+    auto tx = store_.begin();
+    if (!tx) {
+        spdlog::error("store: {}", tx.error().message);
+        return false;
+    }
+    const auto now = wall_ms();
+    for (const auto& r : batch) {
+        if (auto ok = tx->insert_reading(r); !ok) {
+            spdlog::error("store: {}", ok.error().message);
+            return false;
+        }
+        if (auto seq = tx->append_outbox(kKindReading, reading_body(r), now); !seq) {
+            spdlog::error("store: {}", seq.error().message);
+            return false;
+        }
+    }
+    if (auto ok = tx->commit(); !ok) {
+        spdlog::error("store: {}", ok.error().message);
+        return false;
+    }
+    return true;
+}
+
+void Ingest::run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        ready_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
+        alive_ns_ = Clock::now().time_since_epoch().count();
+        if (queue_.empty()) {
+            if (stopping_) return;
+            continue;
+        }
+        const std::size_t n = std::min(queue_.size(), max_batch_);
+        std::vector<store::Reading> batch(std::make_move_iterator(queue_.begin()),
+                                          std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+        lock.unlock();
+        const bool ok = write_batch(batch);
+        lock.lock();
+        if (ok) {
+            queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+            committed_ += n;
+            lock.unlock();
+            on_committed_();
+            lock.lock();
+        } else if (!stopping_) {
+            // Keep the readings queued and try again: nothing is dropped.
+            ready_.wait_for(lock, kRetryAfterStoreError, [&] { return stopping_; });
+        } else {
+            spdlog::error("store: {} readings not written at shutdown", queue_.size());
+            return;
+        }
+    }
+}
+
+}  // namespace ecmgw::core

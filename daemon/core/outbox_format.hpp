@@ -1,0 +1,28 @@
+// The JSON texts of outbox records and of the MQTT messages that carry them
+// (the contract is docs/mqtt.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ecmgw/store/store.hpp"
+
+namespace ecmgw::core {
+
+// "2026-11-24T04:34:56.123Z"
+std::string rfc3339_utc(std::int64_t unix_ms);
+
+// The body of a reading's outbox record: {"meter":…,"ts":…,"quantity":…,"value":…}.
+// The value is a JSON number written with exactly the meter's digits.
+std::string reading_body(const store::Reading& r);
+
+// Outbox kinds and the topic suffix each is published under.
+inline constexpr const char* kKindReading = "reading";
+std::string topic_suffix(const std::string& kind);   // "reading" → "readings"
+
+// One MQTT message for consecutive records of one kind:
+// {"gateway":…,"seq":FIRST,"count":N,"readings":[{"seq":…, …body}, …]}
+std::string batch_message(const std::string& gateway, const std::vector<store::OutboxRecord>& records);
+
+}  // namespace ecmgw::core

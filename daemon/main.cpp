@@ -1,0 +1,92 @@
+// ecmgw: the building gateway daemon and the technician's command line.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "app/run_daemon.hpp"
+#include "cli/read_command.hpp"
+#include "ecmgw/config/config.hpp"
+
+#ifndef ECMGW_VERSION
+#define ECMGW_VERSION "0.0.0"
+#endif
+
+namespace {
+
+void setup_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("ecmgw");
+    // journald stamps every line itself; elsewhere show the time.
+    if (std::getenv("JOURNAL_STREAM") != nullptr) {
+        logger->set_pattern("<%^%l%$> %v");
+    } else {
+        logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    }
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+ecmgw::Expected<ecmgw::config::Config> load(const std::string& path) {
+    auto cfg = ecmgw::config::load_config(path);
+    if (cfg) return *cfg;
+    for (const auto& e : cfg.error()) fmt::print(stderr, "{}\n", e.to_string());
+    return ecmgw::fail(fmt::format("{}: {} error(s); nothing started", path, cfg.error().size()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ecmgw: prepaid metering gateway for RS-485 electricity and water meters"};
+    app.require_subcommand(1);
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
+
+    std::string config_path = "/etc/ecmgw/ecmgw.toml";
+    auto* run = app.add_subcommand("run", "Run the gateway daemon");
+    run->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+
+    auto* check = app.add_subcommand("check-config", "Validate a configuration file and exit");
+    check->add_option("file", config_path, "Configuration file")->required();
+
+    ecmgw::cli::ReadOptions read_options;
+    auto* read = app.add_subcommand("read", "Read one meter once, directly on a serial port");
+    read->add_option("--device", read_options.device, "Serial device, e.g. /dev/ttyUSB0")->required();
+    read->add_option("--protocol", read_options.protocol, "Meter protocol")->capture_default_str();
+    read->add_option("--address", read_options.address,
+                     "Meter address (12 digits); AAAAAAAAAAAA asks the only meter on the bus")
+        ->capture_default_str();
+    read->add_option("--baud", read_options.baud, "Baud rate")->capture_default_str();
+    read->add_option("--parity", read_options.parity, "N, E or O")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"N", "E", "O"}));
+    read->add_option("--timeout-ms", read_options.timeout_ms, "Response timeout")
+        ->capture_default_str()
+        ->check(CLI::Range(50, 10000));
+    read->add_option("--quantity", read_options.quantities, "Quantity to read (repeatable)");
+    read->add_flag("--json", read_options.json, "Print one JSON object");
+
+    app.add_subcommand("version", "Print the version");
+    CLI11_PARSE(app, argc, argv);
+    setup_logging(log_level);
+
+    if (app.got_subcommand("version")) {
+        fmt::print("ecmgw {}\n", ECMGW_VERSION);
+        return 0;
+    }
+    if (app.got_subcommand("read")) return ecmgw::cli::run_read(read_options);
+    auto cfg = load(config_path);
+    if (!cfg) {
+        fmt::print(stderr, "{}\n", cfg.error().message);
+        return 1;
+    }
+    if (app.got_subcommand("check-config")) {
+        fmt::print("{}: ok ({} bus(es), {} meter(s))\n", config_path, cfg->buses.size(), cfg->meters.size());
+        return 0;
+    }
+    ecmgw::app::block_signals();
+    return ecmgw::app::run_daemon(*cfg);
+}
