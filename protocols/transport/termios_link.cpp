@@ -109,7 +109,14 @@ Expected<std::unique_ptr<ByteLink>> open_termios(const SerialSettings& settings)
     tio.c_cc[VTIME] = 0;
     ::cfsetispeed(&tio, to_speed(settings.baud));
     ::cfsetospeed(&tio, to_speed(settings.baud));
-    if (::tcsetattr(fd, TCSANOW, &tio) != 0) {
+    // A pty has no parity: the kernel may drop PARENB, and glibc then reports
+    // EINVAL. Parity means nothing on a pseudo-terminal, so go on without it.
+    bool applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
+    if (!applied && errno == EINVAL && (tio.c_cflag & PARENB) != 0) {
+        tio.c_cflag &= ~static_cast<tcflag_t>(PARENB | PARODD);
+        applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
+    }
+    if (!applied) {
         auto error = errno_failure("cannot configure", settings.device);
         ::close(fd);
         return error;

@@ -1,0 +1,760 @@
+// The config module: what a technician gets back for each kind of mistake.
+// Each test checks the place (line, and column where it means something), the
+// key path, and that the message says what was found and what was expected.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "ecmgw/config/config.hpp"
+
+using namespace ecmgw::config;
+
+namespace {
+
+constexpr std::string_view kFile = "t.toml";
+
+// tests/testdata. ECMGW_TESTDATA is meant to name it, but tests/CMakeLists.txt
+// expands CMAKE_CURRENT_SOURCE_DIR inside its function, i.e. in the caller's
+// folder (tests/unit/testdata); this keeps the tests right before and after
+// that is fixed.
+std::string testdata(std::string_view rest) {
+    std::filesystem::path dir = ECMGW_TESTDATA;
+    if (!std::filesystem::is_directory(dir / "config")) {
+        dir = std::filesystem::path(__FILE__).parent_path().parent_path() / "testdata";
+    }
+    return (dir.string() + std::string(rest));
+}
+
+std::string all_errors(const ConfigErrors& errors) {
+    std::string out;
+    for (const auto& e : errors) out += e.to_string() + "\n";
+    return out;
+}
+
+Config parse_ok(const std::string& text) {
+    auto result = parse_config(text, kFile);
+    INFO((result ? std::string() : all_errors(result.error())));
+    REQUIRE(result.has_value());
+    return *result;
+}
+
+ConfigErrors errors_of(const std::string& text) {
+    auto result = parse_config(text, kFile);
+    REQUIRE_FALSE(result.has_value());
+    return result.error();
+}
+
+// For documents built to hold exactly one mistake.
+ConfigError only_error(const std::string& text) {
+    const ConfigErrors errors = errors_of(text);
+    INFO(all_errors(errors));
+    REQUIRE(errors.size() == 1);
+    return errors.front();
+}
+
+bool has(const std::string& text, std::string_view part) {
+    return text.find(part) != std::string::npos;
+}
+
+// Lines 1-3 of most documents below.
+const std::string kGateway = "[gateway]\nid = \"gw-0001\"\ntimezone = \"UTC\"\n";
+// Lines 4-6.
+const std::string kBus = "[[bus]]\nname = \"floor1\"\ndevice = \"/dev/ttyUSB0\"\n";
+
+// A [[meter]] on bus floor1 with the given address, 5 lines.
+std::string meter(std::string_view id, std::string_view address) {
+    return "[[meter]]\nid = \"" + std::string(id) + "\"\nbus = \"floor1\"\n" +
+           "protocol = \"dlt645-2007\"\naddress = \"" + std::string(address) + "\"\n";
+}
+
+}  // namespace
+
+// --- valid files -------------------------------------------------------------
+
+TEST_CASE("a full valid config parses with every value") {
+    auto result = load_config(testdata("/config/valid_full.toml"));
+    INFO((result ? std::string() : all_errors(result.error())));
+    REQUIRE(result.has_value());
+    const Config& c = *result;
+    CHECK(c.source == std::filesystem::path(testdata("/config/valid_full.toml")));
+    CHECK(c.gateway.id == "gw_TEST-42");
+    CHECK(c.gateway.data_dir == "/srv/ecmgw");
+    CHECK(c.gateway.timezone == "UTC");
+    CHECK(c.cloud.uri == "ssl://broker.example.com:8883");
+    CHECK(c.cloud.topic_prefix == "site/ecm");
+    CHECK(c.cloud.client_id == "box-42");
+    CHECK(c.cloud.keepalive_s == 120);
+    CHECK(c.cloud.batch_max_records == 500);
+    CHECK(c.cloud.batch_max_delay_ms == 0);
+
+    REQUIRE(c.buses.size() == 2);
+    const BusConfig& north = c.buses[0];
+    CHECK(north.name == "north");
+    CHECK(north.device == "/dev/serial/by-path/platform-usb-0:1:1.0-port0");
+    CHECK(north.baud == 9600);
+    CHECK(north.parity == Parity::None);
+    CHECK(north.data_bits == 7);
+    CHECK(north.stop_bits == 2);
+    CHECK(north.timeout_ms == 1500);
+    CHECK(north.inter_byte_timeout_ms == 100);
+    CHECK(north.gap_ms == 50);
+    CHECK(north.retries == 3);
+    CHECK(c.buses[1].name == "south");
+    CHECK(c.buses[1].parity == Parity::Odd);
+
+    REQUIRE(c.meters.size() == 2);
+    const MeterConfig& w = c.meters[0];
+    CHECK(w.id == "W-7");
+    CHECK(w.bus == "south");
+    CHECK(w.protocol == Protocol::Dlt645_2007);
+    CHECK(w.address == "202012345678");
+    CHECK(w.kind == MeterKind::Water);
+    CHECK(w.interval_s == 900);
+    CHECK(w.quantities == std::vector<std::string>{"energy_kwh", "status_word_3"});
+    CHECK(c.meters[1].id == "E-1");
+    CHECK(c.meters[1].bus == "north");
+}
+
+TEST_CASE("keys left out take their defaults") {
+    const Config c = parse_ok(kGateway + kBus + meter("E-0101", "000000000101"));
+    CHECK(c.gateway.data_dir == "/var/lib/ecmgw");
+    CHECK(c.cloud.uri == "tcp://127.0.0.1:1883");
+    CHECK(c.cloud.topic_prefix == "ecm/v1");
+    CHECK(c.cloud.keepalive_s == 30);
+    CHECK(c.cloud.batch_max_records == 200);
+    CHECK(c.cloud.batch_max_delay_ms == 1000);
+    REQUIRE(c.buses.size() == 1);
+    const BusConfig& b = c.buses[0];
+    CHECK(b.baud == 2400);
+    CHECK(b.parity == Parity::Even);
+    CHECK(b.data_bits == 8);
+    CHECK(b.stop_bits == 1);
+    CHECK(b.timeout_ms == 600);
+    CHECK(b.inter_byte_timeout_ms == 500);
+    CHECK(b.gap_ms == 20);
+    CHECK(b.retries == 1);
+    REQUIRE(c.meters.size() == 1);
+    CHECK(c.meters[0].kind == MeterKind::Electricity);
+    CHECK(c.meters[0].interval_s == 60);
+    CHECK(c.meters[0].quantities.empty());
+    CHECK(c.source == std::filesystem::path(kFile));
+}
+
+TEST_CASE("the gateway's own defaults: timezone, and client_id from the gateway id") {
+    const Config c = parse_ok("[gateway]\nid = \"gw-0001\"\n");
+    CHECK(c.gateway.timezone == "Asia/Shanghai");
+    CHECK(c.cloud.client_id == "ecmgw-gw-0001");
+    const Config empty_id = parse_ok("[gateway]\nid = \"gw-9\"\n[cloud]\nclient_id = \"\"\n");
+    CHECK(empty_id.cloud.client_id == "ecmgw-gw-9");
+}
+
+TEST_CASE("a box not yet commissioned (no bus, no meter) is valid") {
+    const Config c = parse_ok(kGateway);
+    CHECK(c.buses.empty());
+    CHECK(c.meters.empty());
+    const Config empty_arrays = parse_ok("bus = []\nmeter = []\n" + kGateway);
+    CHECK(empty_arrays.buses.empty());
+}
+
+TEST_CASE("the shipped example config parses without error") {
+    auto result = load_config(testdata("/../../config/ecmgw.example.toml"));
+    INFO((result ? std::string() : all_errors(result.error())));
+    REQUIRE(result.has_value());
+    CHECK_FALSE(result->buses.empty());
+    CHECK_FALSE(result->meters.empty());
+    for (const auto& m : result->meters) CHECK(result->find_bus(m.bus) != nullptr);
+}
+
+TEST_CASE("a UTF-8 BOM and CRLF line ends are accepted") {
+    auto result = load_config(testdata("/config/bom_crlf.toml"));
+    INFO((result ? std::string() : all_errors(result.error())));
+    REQUIRE(result.has_value());
+    CHECK(result->gateway.id == "gw-crlf");
+}
+
+TEST_CASE("parity accepts N/E/O and the words none/even/odd in any case") {
+    for (auto [text, parity] : {std::pair{"N", Parity::None}, {"E", Parity::Even},
+                                {"O", Parity::Odd}, {"none", Parity::None},
+                                {"EVEN", Parity::Even}, {"Odd", Parity::Odd}}) {
+        CAPTURE(text);
+        const Config c = parse_ok(kGateway + kBus + "parity = \"" + text + "\"\n");
+        CHECK(c.buses[0].parity == parity);
+    }
+}
+
+TEST_CASE("every accepted cloud uri form") {
+    for (const char* uri : {"tcp://127.0.0.1:1883", "ssl://broker.example.com:8883",
+                            "mqtt://b:1", "mqtts://b-2.example:65535", "tcp://[::1]:1883"}) {
+        CAPTURE(uri);
+        const Config c = parse_ok(kGateway + "[cloud]\nuri = \"" + uri + "\"\n");
+        CHECK(c.cloud.uri == uri);
+    }
+}
+
+TEST_CASE("an IANA time zone that exists is accepted") {
+    if (!std::filesystem::exists("/usr/share/zoneinfo/Asia/Shanghai")) return;  // no tzdata
+    const Config c = parse_ok("[gateway]\nid = \"g\"\ntimezone = \"Asia/Shanghai\"\n");
+    CHECK(c.gateway.timezone == "Asia/Shanghai");
+}
+
+TEST_CASE("the same address on two different buses is fine") {
+    const std::string bus2 = "[[bus]]\nname = \"floor2\"\ndevice = \"/dev/ttyUSB1\"\n";
+    const Config c = parse_ok(kGateway + kBus + bus2 + meter("E-1", "000000000101") +
+                              "[[meter]]\nid = \"E-2\"\nbus = \"floor2\"\n"
+                              "protocol = \"dlt645-2007\"\naddress = \"000000000101\"\n");
+    CHECK(c.meters.size() == 2);
+}
+
+TEST_CASE("inline tables in a bus array are the same as [[bus]]") {
+    const Config c = parse_ok("bus = [{ name = \"a\", device = \"/dev/ttyS0\", baud = 1200 }]\n" +
+                              kGateway);
+    REQUIRE(c.buses.size() == 1);
+    CHECK(c.buses[0].baud == 1200);
+}
+
+// --- mistakes ------------------------------------------------------------------
+
+TEST_CASE("TOML syntax error: file:line:column and toml++'s description") {
+    const ConfigErrors errors = errors_of("[gateway]\nid = \"gw-0001\"\ntimezone = \n");
+    REQUIRE(errors.size() == 1);
+    const ConfigError& e = errors[0];
+    CHECK(e.file == "t.toml");
+    CHECK(e.line == 3);
+    CHECK(e.column == 12);  // the end of the line, where the value should be
+    CHECK(e.key.empty());
+    CHECK(has(e.message, "invalid TOML"));
+    CHECK(has(e.message, "expected value"));
+    CHECK(e.to_string().starts_with("t.toml:3:12: invalid TOML: "));
+}
+
+TEST_CASE("TOML syntax error in a file: an unterminated string") {
+    auto result = load_config(testdata("/config/syntax_error.toml"));
+    REQUIRE_FALSE(result.has_value());
+    REQUIRE(result.error().size() == 1);
+    const ConfigError& e = result.error()[0];
+    CHECK(e.file == testdata("/config/syntax_error.toml"));
+    CHECK(e.line == 5);
+    CHECK(has(e.message, "invalid TOML"));
+    CHECK(has(e.message, "string"));
+}
+
+TEST_CASE("unknown key: lists the valid keys and suggests the closest") {
+    const ConfigError e = only_error(kGateway + kBus + "buad = 2400\n");
+    CHECK(e.line == 7);
+    CHECK(e.column == 1);
+    CHECK(e.key == "bus[1].buad");
+    CHECK(has(e.message, "unknown key 'buad'"));
+    CHECK(has(e.message, "did you mean 'baud'?"));
+    CHECK(has(e.message, "expected one of: name, device, baud, parity, data_bits, stop_bits, "
+                         "timeout_ms, inter_byte_timeout_ms, gap_ms, retries"));
+}
+
+TEST_CASE("unknown key: a missing unit suffix or an added word still gets a suggestion") {
+    CHECK(has(only_error(kGateway + kBus + "baudrate = 2400\n").message,
+              "did you mean 'baud'?"));
+    const ConfigError e = only_error(kGateway + "[cloud]\nkeepalive = 30\n");
+    CHECK(e.key == "cloud.keepalive");
+    CHECK(e.line == 5);
+    CHECK(has(e.message, "did you mean 'keepalive_s'?"));
+}
+
+TEST_CASE("unknown key far from every known key: no suggestion, just the list") {
+    const ConfigError e = only_error(kGateway + "colour = \"red\"\n");
+    CHECK(e.key == "gateway.colour");
+    CHECK(e.line == 4);
+    CHECK_FALSE(has(e.message, "did you mean"));
+    CHECK(has(e.message, "expected one of: id, data_dir, timezone"));
+}
+
+TEST_CASE("unknown key in a meter") {
+    const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") +
+                                     "interval = 60\n");
+    CHECK(e.key == "meter[1].interval");
+    CHECK(e.line == 12);
+    CHECK(has(e.message, "did you mean 'interval_s'?"));
+}
+
+TEST_CASE("unknown top-level table, with a suggestion") {
+    const ConfigError e = only_error(kGateway + "[[meters]]\nid = \"E-1\"\n");
+    CHECK(e.line == 4);
+    CHECK(e.column == 3);
+    CHECK(e.key == "meters");
+    CHECK(has(e.message, "unknown table [[meters]]"));
+    CHECK(has(e.message, "did you mean 'meter'?"));
+    CHECK(has(e.message, "expected one of: [gateway], [cloud], [[bus]], [[meter]]"));
+}
+
+TEST_CASE("a key above every table header: says which table it belongs to") {
+    const ConfigError e = only_error("baud = 2400\n" + kGateway);
+    CHECK(e.line == 1);
+    CHECK(e.key == "baud");
+    CHECK(has(e.message, "unknown key 'baud' at the top level"));
+    CHECK(has(e.message, "belongs below the [[bus]] header"));
+}
+
+TEST_CASE("wrong type: a number in quotes") {
+    const ConfigError e = only_error(kGateway + kBus + "baud = \"2400\"\n");
+    CHECK(e.line == 7);
+    CHECK(e.column == 8);
+    CHECK(e.key == "bus[1].baud");
+    CHECK(has(e.message, "found string \"2400\", expected an integer"));
+    CHECK(has(e.message, "without quotes"));
+}
+
+TEST_CASE("wrong type: a decimal point, a boolean, text for a number") {
+    CHECK(has(only_error(kGateway + "[cloud]\nkeepalive_s = 30.0\n").message,
+              "found floating-point number 30.0, expected an integer"));
+    CHECK(has(only_error(kGateway + kBus + "retries = true\n").message,
+              "found boolean true, expected an integer"));
+    const ConfigError e = only_error(kGateway + "[[bus]]\nname = \"floor1\"\ndevice = 0\n");
+    CHECK(e.key == "bus[1].device");
+    CHECK(has(e.message, "found integer 0, expected a string"));
+}
+
+TEST_CASE("wrong type: a meter address written as a bare number") {
+    const ConfigError e = only_error(kGateway + kBus +
+                                     "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
+                                     "protocol = \"dlt645-2007\"\naddress = 101\n");
+    CHECK(e.line == 11);
+    CHECK(e.column == 11);
+    CHECK(e.key == "meter[1].address");
+    CHECK(has(e.message, "found integer 101"));
+    CHECK(has(e.message, "expected 12 digits as a string in double quotes"));
+    CHECK(has(e.message, "address = \"000000000101\""));
+}
+
+TEST_CASE("out of range: the message states the range") {
+    struct Case {
+        std::string text;
+        std::string key;
+        std::string expected;
+    };
+    const Case cases[] = {
+        {"[cloud]\nkeepalive_s = 4\n", "cloud.keepalive_s", "found 4, expected 5..3600 s"},
+        {"[cloud]\nbatch_max_records = 10001\n", "cloud.batch_max_records",
+         "found 10001, expected 1..10000"},
+        {"[cloud]\nbatch_max_delay_ms = -1\n", "cloud.batch_max_delay_ms",
+         "found -1, expected 0..60000 ms"},
+        {kBus + "timeout_ms = 10001\n", "bus[1].timeout_ms", "found 10001, expected 50..10000 ms"},
+        {kBus + "inter_byte_timeout_ms = 9\n", "bus[1].inter_byte_timeout_ms",
+         "found 9, expected 10..5000 ms"},
+        {kBus + "gap_ms = 2001\n", "bus[1].gap_ms", "found 2001, expected 0..2000 ms"},
+        {kBus + "retries = 6\n", "bus[1].retries", "found 6, expected 0..5"},
+        {kBus + "data_bits = 9\n", "bus[1].data_bits", "found 9, expected one of 7, 8"},
+        {kBus + "stop_bits = 0\n", "bus[1].stop_bits", "found 0, expected one of 1, 2"},
+        {kBus + "timeout_ms = 9999999999999\n", "bus[1].timeout_ms",
+         "found 9999999999999, expected 50..10000 ms"},
+        {kBus + meter("E-1", "000000000001") + "interval_s = 86401\n", "meter[1].interval_s",
+         "found 86401, expected 1..86400 s"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.text);
+        const ConfigError e = only_error(kGateway + c.text);
+        CHECK(e.key == c.key);
+        CHECK(e.line >= 5);
+        CHECK(has(e.message, c.expected));
+    }
+}
+
+TEST_CASE("baud not a standard rate") {
+    const ConfigError e = only_error(kGateway + kBus + "baud = 2401\n");
+    CHECK(e.line == 7);
+    CHECK(e.column == 8);
+    CHECK(e.key == "bus[1].baud");
+    CHECK(has(e.message, "found 2401, expected one of 300, 600, 1200, 2400, 4800, 9600, 19200, "
+                         "38400, 57600, 115200"));
+}
+
+TEST_CASE("parity not N/E/O") {
+    for (const char* bad : {"X", "e", "n", "space", ""}) {
+        CAPTURE(bad);
+        const ConfigError e = only_error(kGateway + kBus + "parity = \"" + bad + "\"\n");
+        CHECK(e.line == 7);
+        CHECK(e.column == 10);
+        CHECK(e.key == "bus[1].parity");
+        CHECK(has(e.message, std::string("found \"") + bad + "\""));
+        CHECK(has(e.message, "expected \"N\", \"E\" or \"O\" (or \"none\", \"even\", \"odd\")"));
+    }
+}
+
+TEST_CASE("duplicate bus names") {
+    const ConfigError e =
+        only_error(kGateway + kBus + "[[bus]]\nname = \"floor1\"\ndevice = \"/dev/ttyUSB1\"\n");
+    CHECK(e.line == 8);
+    CHECK(e.column == 8);
+    CHECK(e.key == "bus[2].name");
+    CHECK(has(e.message, "duplicate bus name \"floor1\""));
+    CHECK(has(e.message, "bus[1] (line 5)"));
+}
+
+TEST_CASE("two buses on the same serial device") {
+    const ConfigError e =
+        only_error(kGateway + kBus + "[[bus]]\nname = \"floor2\"\ndevice = \"/dev/ttyUSB0\"\n");
+    CHECK(e.line == 9);
+    CHECK(e.key == "bus[2].device");
+    CHECK(has(e.message, "\"/dev/ttyUSB0\" is already used by bus[1] (line 6)"));
+}
+
+TEST_CASE("bad identifiers: gateway id, bus name, meter id") {
+    const ConfigError gw = only_error("[gateway]\nid = \"gw/0001\"\n");
+    CHECK(gw.line == 2);
+    CHECK(gw.column == 6);
+    CHECK(gw.key == "gateway.id");
+    CHECK(has(gw.message, "found \"gw/0001\", expected 1 to 64 characters"));
+    CHECK(has(gw.message, "MQTT topics"));
+    CHECK(has(only_error("[gateway]\nid = \"" + std::string(65, 'a') + "\"\n").message,
+              "expected 1 to 64"));
+    CHECK(has(only_error("[gateway]\nid = \"\"\n").message, "found \"\""));
+    CHECK(only_error(kGateway + "[[bus]]\nname = \"floor 1\"\ndevice = \"/dev/x\"\n").key ==
+          "bus[1].name");
+    CHECK(only_error(kGateway + kBus + meter("E 1", "000000000001")).key == "meter[1].id");
+}
+
+TEST_CASE("duplicate meter ids") {
+    const ConfigError e =
+        only_error(kGateway + kBus + meter("E-1", "000000000001") + meter("E-1", "000000000002"));
+    CHECK(e.line == 13);
+    CHECK(e.column == 6);
+    CHECK(e.key == "meter[2].id");
+    CHECK(has(e.message, "duplicate meter id \"E-1\""));
+    CHECK(has(e.message, "meter[1] (line 8)"));
+}
+
+TEST_CASE("meter on an unknown bus: lists the known buses") {
+    const std::string text = kGateway + kBus +
+                             "[[bus]]\nname = \"floor2\"\ndevice = \"/dev/ttyUSB1\"\n"
+                             "[[meter]]\nid = \"E-1\"\nbus = \"floor3\"\n"
+                             "protocol = \"dlt645-2007\"\naddress = \"000000000001\"\n";
+    const ConfigError e = only_error(text);
+    CHECK(e.line == 12);
+    CHECK(e.column == 7);
+    CHECK(e.key == "meter[1].bus");
+    CHECK(has(e.message, "no [[bus]] is named \"floor3\""));
+    CHECK(has(e.message, "known buses: \"floor1\", \"floor2\""));
+}
+
+TEST_CASE("meter on a bus when no bus is defined") {
+    const ConfigError e = only_error(kGateway +
+                                     "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
+                                     "protocol = \"dlt645-2007\"\naddress = \"000000000001\"\n");
+    CHECK(e.key == "meter[1].bus");
+    CHECK(e.line == 6);
+    CHECK(has(e.message, "no [[bus]] is defined"));
+}
+
+TEST_CASE("a meter may be listed before its bus") {
+    const Config c = parse_ok(kGateway + meter("E-1", "000000000001") + kBus);
+    CHECK(c.meters[0].bus == "floor1");
+}
+
+TEST_CASE("unsupported protocol: lists the supported ones") {
+    const ConfigError e = only_error(kGateway + kBus +
+                                     "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
+                                     "protocol = \"dlt645-1997\"\naddress = \"000000000001\"\n");
+    CHECK(e.line == 10);
+    CHECK(e.column == 12);
+    CHECK(e.key == "meter[1].protocol");
+    CHECK(has(e.message, "found \"dlt645-1997\""));
+    CHECK(has(e.message, "expected one of the supported protocols: \"dlt645-2007\""));
+}
+
+TEST_CASE("dlt645-2007 address not 12 decimal digits") {
+    const ConfigError short_one = only_error(kGateway + kBus + meter("E-1", "101"));
+    CHECK(short_one.line == 11);
+    CHECK(short_one.column == 11);
+    CHECK(short_one.key == "meter[1].address");
+    CHECK(has(short_one.message, "found \"101\", expected exactly 12 decimal digits"));
+    CHECK(has(short_one.message, "\"000000000101\""));
+    for (const char* bad : {"0000000001010", "00000000010A", "00000000 101", ""}) {
+        CAPTURE(bad);
+        const ConfigError e = only_error(kGateway + kBus + meter("E-1", bad));
+        CHECK(e.key == "meter[1].address");
+        CHECK(has(e.message, "expected exactly 12 decimal digits"));
+    }
+}
+
+TEST_CASE("wildcard and broadcast addresses are refused, with the reason") {
+    const ConfigError wild = only_error(kGateway + kBus + meter("E-1", "AAAAAAAAAAAA"));
+    CHECK(wild.line == 11);
+    CHECK(wild.key == "meter[1].address");
+    CHECK(has(wild.message, "wildcard"));
+    CHECK(has(wild.message, "wrong meter"));
+    CHECK(has(only_error(kGateway + kBus + meter("E-1", "aaaaaaaaaaaa")).message, "wildcard"));
+    const ConfigError broad = only_error(kGateway + kBus + meter("E-1", "999999999999"));
+    CHECK(broad.key == "meter[1].address");
+    CHECK(has(broad.message, "broadcast"));
+    CHECK(has(broad.message, "never answer"));
+}
+
+TEST_CASE("two meters with the same address on the same bus") {
+    const ConfigError e =
+        only_error(kGateway + kBus + meter("E-1", "000000000101") + meter("E-2", "000000000101"));
+    CHECK(e.line == 16);
+    CHECK(e.column == 11);
+    CHECK(e.key == "meter[2].address");
+    CHECK(has(e.message, "already used by meter[1] (line 11) on bus \"floor1\""));
+}
+
+TEST_CASE("meter kind not electricity/water") {
+    const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") +
+                                     "kind = \"gas\"\n");
+    CHECK(e.line == 12);
+    CHECK(e.column == 8);
+    CHECK(e.key == "meter[1].kind");
+    CHECK(has(e.message, "found \"gas\", expected one of \"electricity\", \"water\""));
+}
+
+TEST_CASE("unknown quantity names: lists the valid ones") {
+    const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") +
+                                     "quantities = [\"energy_kwh\", \"energy\"]\n");
+    CHECK(e.line == 12);
+    CHECK(e.column == 29);
+    CHECK(e.key == "meter[1].quantities[2]");
+    CHECK(has(e.message, "unknown quantity \"energy\""));
+    CHECK(has(e.message, "did you mean 'energy_kwh'?"));
+    CHECK(has(e.message, "voltage_a_v"));
+    CHECK(has(e.message, "status_word_3"));
+}
+
+TEST_CASE("quantities: wrong types and repeats") {
+    const ConfigErrors errors =
+        errors_of(kGateway + kBus + meter("E-1", "000000000101") +
+                  "quantities = [\"energy_kwh\", 7, \"energy_kwh\"]\n");
+    INFO(all_errors(errors));
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0].key == "meter[1].quantities[2]");
+    CHECK(has(errors[0].message, "found integer 7, expected a quantity name as a string"));
+    CHECK(errors[1].key == "meter[1].quantities[3]");
+    CHECK(has(errors[1].message, "listed twice"));
+    const ConfigError not_array = only_error(kGateway + kBus + meter("E-1", "000000000101") +
+                                             "quantities = \"energy_kwh\"\n");
+    CHECK(has(not_array.message, "found string \"energy_kwh\", expected an array"));
+}
+
+TEST_CASE("missing required keys point to the table's header line") {
+    const ConfigError gw = only_error("# comment\n[gateway]\ntimezone = \"UTC\"\n");
+    CHECK(gw.line == 2);
+    CHECK(gw.column == 1);
+    CHECK(gw.key == "gateway.id");
+    CHECK(has(gw.message, "missing required key 'id'"));
+
+    const ConfigErrors bus = errors_of(kGateway + "[[bus]]\nbaud = 2400\n");
+    REQUIRE(bus.size() == 2);
+    CHECK(bus[0].line == 4);
+    CHECK(bus[1].line == 4);
+    CHECK(bus[0].key == "bus[1].name");
+    CHECK(bus[1].key == "bus[1].device");
+    CHECK(has(bus[1].message, "missing required key 'device'"));
+
+    const ConfigErrors m = errors_of(kGateway + kBus + "[[meter]]\nkind = \"water\"\n");
+    INFO(all_errors(m));
+    REQUIRE(m.size() == 4);
+    for (const auto& e : m) CHECK(e.line == 7);
+    CHECK(m[0].key == "meter[1].id");
+    CHECK(m[1].key == "meter[1].bus");
+    CHECK(m[2].key == "meter[1].protocol");
+    CHECK(m[3].key == "meter[1].address");
+}
+
+TEST_CASE("[gateway] missing entirely") {
+    const ConfigError e = only_error(kBus);
+    CHECK(e.line == 0);
+    CHECK(e.key == "gateway");
+    CHECK(has(e.message, "missing required table [gateway]"));
+    CHECK(e.to_string().starts_with("t.toml: gateway: missing required table [gateway]"));
+    CHECK(only_error("").key == "gateway");
+}
+
+TEST_CASE("[bus] or [meter] written as a single table instead of [[bus]]") {
+    auto result = load_config(testdata("/config/bus_as_table.toml"));
+    REQUIRE_FALSE(result.has_value());
+    REQUIRE(result.error().size() == 1);
+    const ConfigError& e = result.error()[0];
+    CHECK(e.line == 4);
+    CHECK(e.key == "bus");
+    CHECK(has(e.message, "found a single table [bus], expected an array of tables"));
+    CHECK(has(e.message, "write [[bus]]"));
+
+    const ConfigError m = only_error(kGateway + kBus + "[meter]\nid = \"E-1\"\n");
+    CHECK(m.key == "meter");
+    CHECK(m.line == 7);
+    CHECK(has(m.message, "write [[meter]]"));
+
+    CHECK(has(only_error("bus = \"floor1\"\n" + kGateway).message,
+              "found string \"floor1\", expected an array of tables"));
+    CHECK(has(only_error("bus = [1]\n" + kGateway).message, "found integer 1, expected a table"));
+}
+
+TEST_CASE("[[gateway]] instead of [gateway]") {
+    const ConfigError e = only_error("[[gateway]]\nid = \"gw\"\n");
+    CHECK(e.key == "gateway");
+    CHECK(e.line == 1);
+    CHECK(has(e.message, "found an array of tables, expected a single table"));
+    CHECK(has(e.message, "write [gateway]"));
+}
+
+TEST_CASE("timezone that does not exist") {
+    for (const char* bad : {"Asia/Shangai", "Asia", "../../../etc/passwd", "/etc/localtime",
+                            "zone.tab", ""}) {
+        CAPTURE(bad);
+        const ConfigError e =
+            only_error(std::string("[gateway]\nid = \"g\"\ntimezone = \"") + bad + "\"\n");
+        CHECK(e.line == 3);
+        CHECK(e.column == 12);
+        CHECK(e.key == "gateway.timezone");
+        CHECK(has(e.message, "expected an IANA time zone name"));
+    }
+}
+
+TEST_CASE("data_dir must be an absolute path") {
+    const ConfigError e = only_error(kGateway + "data_dir = \"var/lib/ecmgw\"\n");
+    CHECK(e.line == 4);
+    CHECK(e.key == "gateway.data_dir");
+    CHECK(has(e.message, "found \"var/lib/ecmgw\", expected an absolute path"));
+}
+
+TEST_CASE("cloud uri not scheme://host:port") {
+    struct Case {
+        const char* uri;
+        const char* problem;
+    };
+    for (const Case& c : {Case{"127.0.0.1:1883", "no scheme://"},
+                          Case{"http://b:80", "not tcp, ssl, mqtt or mqtts"},
+                          Case{"tcp://broker", "port is missing"},
+                          Case{"tcp://broker:", "port number after ':' is missing"},
+                          Case{"tcp://broker:0", "not in 1..65535"},
+                          Case{"tcp://broker:70000", "not in 1..65535"},
+                          Case{"tcp://broker:18a3", "not a number"},
+                          Case{"tcp://:1883", "host name is missing"},
+                          Case{"tcp://u:p@broker:1883", "user names"},
+                          Case{"ws://b:80/mqtt", "not tcp"},
+                          Case{"tcp://b:1883/x", "path"},
+                          Case{"tcp://[::1:1883", "closing ']'"},
+                          Case{"tcp://bro ker:1883", "characters"}}) {
+        CAPTURE(c.uri);
+        const ConfigError e = only_error(kGateway + "[cloud]\nuri = \"" + c.uri + "\"\n");
+        CHECK(e.line == 5);
+        CHECK(e.column == 7);
+        CHECK(e.key == "cloud.uri");
+        CHECK(has(e.message, c.problem));
+        CHECK(has(e.message, "expected tcp://host:port"));
+    }
+}
+
+TEST_CASE("topic_prefix with wildcards or stray slashes") {
+    for (const char* bad : {"ecm/+", "ecm/#", "/ecm", "ecm/", "ecm//v1", "", "$SYS/x", "ecm v1"}) {
+        CAPTURE(bad);
+        const ConfigError e =
+            only_error(kGateway + "[cloud]\ntopic_prefix = \"" + bad + "\"\n");
+        CHECK(e.key == "cloud.topic_prefix");
+        CHECK(e.line == 5);
+        CHECK(has(e.message, std::string("found \"") + bad + "\""));
+        CHECK(has(e.message, "expected topic levels separated by '/'"));
+    }
+}
+
+TEST_CASE("client_id with spaces or too long") {
+    CHECK(only_error(kGateway + "[cloud]\nclient_id = \"my box\"\n").key == "cloud.client_id");
+    CHECK(has(only_error(kGateway + "[cloud]\nclient_id = \"" + std::string(129, 'c') + "\"\n")
+                  .message,
+              "longer than 128"));
+}
+
+TEST_CASE("many mistakes are reported together, in file order") {
+    const std::string text =
+        "[gateway]\n"                       // 1
+        "id = \"gw-0001\"\n"                // 2
+        "timezone = \"UTC\"\n"              // 3
+        "[[meter]]\n"                       // 4
+        "id = \"E-1\"\n"                    // 5
+        "bus = \"nowhere\"\n"               // 6
+        "protocol = \"dlt645-2007\"\n"      // 7
+        "address = \"1\"\n"                 // 8
+        "[[bus]]\n"                         // 9
+        "name = \"floor1\"\n"               // 10
+        "device = \"/dev/ttyUSB0\"\n"       // 11
+        "baud = 2401\n"                     // 12
+        "parity = \"X\"\n"                  // 13
+        "[cloud]\n"                         // 14
+        "keepalive_s = 1\n";                // 15
+    const ConfigErrors errors = errors_of(text);
+    INFO(all_errors(errors));
+    REQUIRE(errors.size() == 5);
+    CHECK(errors[0].key == "meter[1].bus");
+    CHECK(errors[0].line == 6);
+    CHECK(errors[1].key == "meter[1].address");
+    CHECK(errors[1].line == 8);
+    CHECK(errors[2].key == "bus[1].baud");
+    CHECK(errors[2].line == 12);
+    CHECK(errors[3].key == "bus[1].parity");
+    CHECK(errors[3].line == 13);
+    CHECK(errors[4].key == "cloud.keepalive_s");
+    CHECK(errors[4].line == 15);
+}
+
+TEST_CASE("load_config: a missing or unreadable file is one error without a line") {
+    const std::string missing = testdata("/config/does-not-exist.toml");
+    auto result = load_config(missing);
+    REQUIRE_FALSE(result.has_value());
+    REQUIRE(result.error().size() == 1);
+    const ConfigError& e = result.error()[0];
+    CHECK(e.line == 0);
+    CHECK(e.file == missing);
+    CHECK(has(e.message, "No such file or directory"));
+    CHECK(e.to_string() == missing + ": cannot open: No such file or directory");
+
+    auto dir = load_config(testdata("/config"));
+    REQUIRE_FALSE(dir.has_value());
+    REQUIRE(dir.error().size() == 1);
+    CHECK(dir.error()[0].line == 0);
+    CHECK(has(dir.error()[0].message, "Is a directory"));
+}
+
+TEST_CASE("nothing throws on garbage input") {
+    const std::string inputs[] = {
+        std::string("\0\x01\x02\xff\xfe", 5),
+        "\xc3\x28 = 1\n",  // invalid UTF-8
+        std::string(300, '[') + std::string(300, ']'),
+        "a = " + std::string(1000, '[') + "\n",
+        "[gateway]\nid = \"\xff\"\n",
+        "[gateway]\nid = \"g\"\n[[bus]]\n[[bus]]\n[[meter]]\n[[meter]]\n",
+        "[gateway.id]\nx = 1\n",
+    };
+    for (const std::string& text : inputs) {
+        CAPTURE(text);
+        ecmgw::Expected<Config, ConfigErrors> result = Config{};
+        CHECK_NOTHROW(result = parse_config(text, kFile));
+        CHECK_FALSE(result.has_value());
+    }
+}
+
+TEST_CASE("ConfigError::to_string formats") {
+    CHECK(ConfigError{"f.toml", 12, 8, "bus[1].baud", "found 2401"}.to_string() ==
+          "f.toml:12:8: bus[1].baud: found 2401");
+    CHECK(ConfigError{"f.toml", 0, 0, "gateway", "missing"}.to_string() ==
+          "f.toml: gateway: missing");
+    CHECK(ConfigError{"f.toml", 3, 1, "", "invalid TOML"}.to_string() ==
+          "f.toml:3:1: invalid TOML");
+}
+
+TEST_CASE("Config::find_bus and find_meter") {
+    auto result = load_config(testdata("/config/valid_full.toml"));
+    REQUIRE(result.has_value());
+    REQUIRE(result->find_bus("south") != nullptr);
+    CHECK(result->find_bus("south")->device == "/dev/ttyS1");
+    CHECK(result->find_bus("west") == nullptr);
+    REQUIRE(result->find_meter("W-7") != nullptr);
+    CHECK(result->find_meter("W-7")->address == "202012345678");
+    CHECK(result->find_meter("W-8") == nullptr);
+}
+
+TEST_CASE("names of protocols, kinds and parities") {
+    CHECK(to_string(Protocol::Dlt645_2007) == "dlt645-2007");
+    CHECK(to_string(MeterKind::Electricity) == "electricity");
+    CHECK(to_string(MeterKind::Water) == "water");
+    CHECK(to_char(Parity::None) == 'N');
+    CHECK(to_char(Parity::Even) == 'E');
+    CHECK(to_char(Parity::Odd) == 'O');
+}

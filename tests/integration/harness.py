@@ -1,0 +1,245 @@
+"""Real processes for integration tests: socat pty pairs, mosquitto on a free
+port, ecmgw-sim and ecmgw. Every wait polls a condition with a generous
+deadline; nothing sleeps in the hope that something has happened."""
+
+import decimal
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+BUILD_DIR = os.environ.get("ECMGW_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+ECMGW = os.environ.get("ECMGW_BIN", os.path.join(BUILD_DIR, "daemon/ecmgw"))
+ECMGW_SIM = os.environ.get("ECMGW_SIM_BIN", os.path.join(BUILD_DIR, "tools/ecmgw-sim"))
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def wait_for(condition, timeout=30.0, what="condition", interval=0.05):
+    """Polls `condition` until it returns a truthy value; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Processes:
+    """Starts processes and makes sure none outlives the test."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.procs = []
+
+    def start(self, name, args, **kwargs):
+        log_path = os.path.join(self.workdir, f"{name}.log")
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kwargs)
+        proc.log_path = log_path
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def read_log(proc):
+    with open(proc.log_path, "rb") as f:
+        return f.read().decode(errors="replace")
+
+
+class PtyPair:
+    """A virtual RS-485 line: two pseudo-terminals joined by socat."""
+
+    def __init__(self, procs, workdir, name):
+        self.master_end = os.path.join(workdir, f"{name}-gw")
+        self.meter_end = os.path.join(workdir, f"{name}-meters")
+        self.proc = procs.start(f"socat-{name}", [
+            "socat", f"pty,raw,echo=0,link={self.master_end}", f"pty,raw,echo=0,link={self.meter_end}"])
+        wait_for(lambda: os.path.exists(self.master_end) and os.path.exists(self.meter_end),
+                 10, f"socat pty pair {name}")
+
+
+class Broker:
+    """A real mosquitto on a free loopback port, persistent across restarts."""
+
+    def __init__(self, procs, workdir):
+        self.procs = procs
+        self.port = free_port()
+        self.conf = os.path.join(workdir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+                    f"persistence true\npersistence_location {workdir}/\n"
+                    f"max_queued_messages 100000\n")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = self.procs.start("mosquitto", [MOSQUITTO, "-c", self.conf])
+        wait_for(lambda: port_open(self.port), 10, "mosquitto to listen")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        wait_for(lambda: not port_open(self.port), 10, "mosquitto to stop listening")
+
+    @property
+    def uri(self):
+        return f"tcp://127.0.0.1:{self.port}"
+
+
+class Feed:
+    """Collects every message under a topic filter, on a persistent session so
+    that nothing published while the collector reconnects is missed."""
+
+    def __init__(self, broker, topic_filter):
+        self.messages = []
+        self.lock = threading.Lock()
+        self.connected = threading.Event()
+        self.client = mqtt.Client(client_id=f"test-feed-{os.getpid()}-{broker.port}", clean_session=False)
+        self.topic_filter = topic_filter
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = lambda *a: self.connected.clear()
+        self.client.reconnect_delay_set(0.1, 1)
+        self.client.connect("127.0.0.1", broker.port, keepalive=10)
+        self.client.loop_start()
+        wait_for(self.connected.is_set, 10, "the test's MQTT subscriber to connect")
+
+    def _on_connect(self, client, userdata, flags, rc):
+        if rc == 0:
+            client.subscribe(self.topic_filter, qos=1)
+            self.connected.set()
+
+    def _on_message(self, client, userdata, msg):
+        with self.lock:
+            self.messages.append((msg.topic, json.loads(msg.payload, parse_float=decimal.Decimal)))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.messages)
+
+    def readings(self):
+        """Every reading received, in arrival order (duplicates kept)."""
+        out = []
+        for topic, m in self.snapshot():
+            if topic.endswith("/readings"):
+                out.extend(m["readings"])
+        return out
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def unique_seqs(readings):
+    """The reading seqs in order of first arrival (the cloud's dedup by seq)."""
+    seen, order = set(), []
+    for r in readings:
+        if r["seq"] not in seen:
+            seen.add(r["seq"])
+            order.append(r["seq"])
+    return order
+
+
+def write_config(path, gateway_id, data_dir, broker_uri, buses, meters, extra=""):
+    lines = [
+        "[gateway]", f'id = "{gateway_id}"', f'data_dir = "{data_dir}"', 'timezone = "UTC"', "",
+        "[cloud]", f'uri = "{broker_uri}"', "batch_max_delay_ms = 200", "",
+    ]
+    for b in buses:
+        lines += ["[[bus]]"] + [f"{k} = {json.dumps(v)}" for k, v in b.items()] + [""]
+    for m in meters:
+        lines += ["[[meter]]"] + [f"{k} = {json.dumps(v)}" for k, v in m.items()] + [""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + extra)
+
+
+def store_query(data_dir, sql):
+    db = sqlite3.connect(f"file:{data_dir}/ecmgw.db?mode=ro", uri=True, timeout=10)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+class Rig:
+    """A bus of simulated meters, a broker and a daemon, set up for one test."""
+
+    def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None):
+        self.workdir = tempfile.mkdtemp(prefix="ecmgw-it-")
+        self.procs = Processes(self.workdir)
+        self.data_dir = os.path.join(self.workdir, "data")
+        self.answer_log = os.path.join(self.workdir, "answers.jsonl")
+        self.line = PtyPair(self.procs, self.workdir, "floor1")
+        self.addresses = [f"{i:012d}" for i in range(1, meters + 1)]
+        self.sim = self.procs.start("sim", [
+            ECMGW_SIM, "--device", self.line.meter_end, "--meters", str(meters),
+            "--answer-delay-ms", "5", "--answer-log", self.answer_log, *sim_args])
+        self.broker = Broker(self.procs, self.workdir)
+        self.config = os.path.join(self.workdir, "ecmgw.toml")
+        bus = {"name": "floor1", "device": self.line.master_end, "baud": 2400, "parity": "E",
+               "timeout_ms": 300, "inter_byte_timeout_ms": 100, "gap_ms": 5}
+        bus.update(bus_extra or {})
+        self.meter_ids = {a: f"E-{i:04d}" for i, a in enumerate(self.addresses, start=1)}
+        write_config(self.config, "gw-test", self.data_dir, self.broker.uri, [bus],
+                     [{"id": mid, "bus": "floor1", "protocol": "dlt645-2007", "address": a,
+                       "kind": "electricity", "interval_s": interval_s}
+                      for a, mid in self.meter_ids.items()])
+        self.feed = Feed(self.broker, "ecm/v1/gw-test/#")
+        self.daemon = None
+
+    def start_daemon(self):
+        self.daemon = self.procs.start("ecmgw", [ECMGW, "--log-level", "debug", "run", "--config", self.config])
+        return self.daemon
+
+    def answers(self):
+        """(meter id, quantity) → set of value texts the simulator sent."""
+        out = {}
+        if not os.path.exists(self.answer_log):
+            return out
+        with open(self.answer_log) as f:
+            for line in f:
+                if line.endswith("\n"):
+                    a = json.loads(line)
+                    out.setdefault((self.meter_ids[a["address"]], a["quantity"]), set()).add(a["value"])
+        return out
+
+    def close(self):
+        self.feed.close()
+        self.procs.stop_all()
+        if os.environ.get("ECMGW_KEEP_TEST_DIRS"):
+            print(f"kept {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
