@@ -1,0 +1,460 @@
+// The SQLite store. One Store is one connection with its own cache of prepared
+// statements; a Transaction is a BEGIN IMMEDIATE ... COMMIT on that connection.
+#include "ecmgw/store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "schema.hpp"
+
+namespace ecmgw::store {
+
+namespace detail {
+
+// Every statement the store runs, prepared once per connection at open.
+enum class Q : std::size_t {
+    Begin,
+    Commit,
+    Rollback,
+    ReadSeq,
+    WriteSeq,
+    InsertReading,
+    InsertOutbox,
+    PeekOutbox,
+    DeleteOutbox,
+    OutboxStats,
+    QueryReadingsOfMeter,
+    QueryReadingsAll,
+    LatestReading,
+    ReadingCount,
+    UserVersion,
+    Count_,
+};
+
+constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
+    // BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout),
+    // so a transaction never fails half-way because another writer came first.
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    "SELECT value FROM sequence WHERE name = 'outbox'",
+    "UPDATE sequence SET value = ?1 WHERE name = 'outbox'",
+    "INSERT INTO readings (meter, ts_ms, quantity, value) VALUES (?1, ?2, ?3, ?4)",
+    "INSERT INTO outbox (seq, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    "SELECT seq, kind, body, created_ms FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    "DELETE FROM outbox WHERE seq <= ?1",
+    // length() counts characters; the cast makes it count bytes, as the uplink does.
+    "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0),"
+    " coalesce(sum(length(CAST(body AS BLOB))), 0) FROM outbox",
+    "SELECT meter, ts_ms, quantity, value FROM readings"
+    " WHERE meter = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, id LIMIT ?4",
+    "SELECT meter, ts_ms, quantity, value FROM readings"
+    " WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms, id LIMIT ?3",
+    "SELECT meter, ts_ms, quantity, value FROM readings"
+    " WHERE meter = ?1 AND quantity = ?2 ORDER BY ts_ms DESC, id DESC LIMIT 1",
+    "SELECT count(*) FROM readings",
+    "PRAGMA user_version",
+};
+
+// Builds the error every API returns: which operation, and SQLite's own words.
+Unexpected<Error> sql_error(sqlite3* db, std::string_view op) {
+    return fail("store: " + std::string(op) + ": " + sqlite3_errmsg(db) + " (sqlite code " +
+                std::to_string(sqlite3_extended_errcode(db)) + ")");
+}
+
+// A cached statement borrowed for one use. Resetting on scope exit matters: a
+// statement left mid-step keeps its read snapshot open, which blocks WAL
+// checkpoints and hides other connections' commits from this one.
+// Text is bound without copying (SQLITE_STATIC): callers keep the bound strings
+// alive for the Stmt's lifetime, and the destructor clears the bindings.
+class Stmt {
+public:
+    Stmt(sqlite3* db, sqlite3_stmt* stmt, std::string_view op) : db_(db), stmt_(stmt), op_(op) {}
+    ~Stmt() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+
+    Stmt& bind(int index, std::int64_t value) {
+        keep_first(sqlite3_bind_int64(stmt_, index, value));
+        return *this;
+    }
+    Stmt& bind(int index, std::string_view text) {
+        // A null pointer would bind SQL NULL; an empty view must bind ''.
+        const char* data = text.data() != nullptr ? text.data() : "";
+        keep_first(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC,
+                                       SQLITE_UTF8));
+        return *this;
+    }
+
+    // One step: true for a row, false when done.
+    Expected<bool> next() {
+        if (bind_rc_ != SQLITE_OK) return sql_error(db_, op_);
+        const int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        return sql_error(db_, op_);
+    }
+    // Runs a statement that returns no rows.
+    Result run() {
+        auto stepped = next();
+        if (!stepped) return unexpected(stepped.error());
+        return {};
+    }
+
+    std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+    std::string text(int column) const {
+        const auto* chars = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column));
+        return chars == nullptr ? std::string() : std::string(chars, size);
+    }
+    std::size_t bytes(int column) const {
+        return static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column));
+    }
+    std::string_view op() const { return op_; }
+
+private:
+    void keep_first(int rc) {
+        if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    }
+    sqlite3* db_;
+    sqlite3_stmt* stmt_;
+    std::string_view op_;
+    int bind_rc_ = SQLITE_OK;
+};
+
+struct Statements {
+    explicit Statements(sqlite3* handle) : db(handle) {}
+    ~Statements() {
+        for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);  // null is a no-op
+    }
+    Statements(const Statements&) = delete;
+    Statements& operator=(const Statements&) = delete;
+
+    Result prepare_all() {
+        for (std::size_t i = 0; i < kSql.size(); ++i) {
+            // PERSISTENT: these live as long as the connection, so SQLite keeps
+            // them out of its short-lived lookaside memory.
+            if (sqlite3_prepare_v3(db, kSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts[i],
+                                   nullptr) != SQLITE_OK)
+                return sql_error(db, std::string("preparing \"") + kSql[i] + "\"");
+        }
+        return {};
+    }
+    Stmt use(Q q, std::string_view op) {
+        return Stmt(db, stmts[static_cast<std::size_t>(q)], op);
+    }
+
+    sqlite3* db;
+    std::array<sqlite3_stmt*, kSql.size()> stmts{};
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::Q;
+using detail::sql_error;
+using detail::Statements;
+
+constexpr std::int64_t kMaxLimit = std::numeric_limits<std::int64_t>::max();
+
+std::int64_t clamp_limit(std::size_t limit) {
+    return limit > static_cast<std::uint64_t>(kMaxLimit) ? kMaxLimit
+                                                         : static_cast<std::int64_t>(limit);
+}
+
+// Parses the text Decimal::to_string writes ([-]digits[.digits]) back into the
+// same mantissa and scale: "000123.45" is 12345 at scale 2, "-0.500" is -500 at
+// scale 3. Accumulates negatively so INT64_MIN round-trips too.
+std::optional<Decimal> parse_decimal(std::string_view text) {
+    const bool negative = !text.empty() && text.front() == '-';
+    if (negative) text.remove_prefix(1);
+    const auto point = text.find('.');
+    const std::string_view whole = text.substr(0, point);
+    const std::string_view fraction =
+        point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
+    if (whole.empty() || (point != std::string_view::npos && fraction.empty())) return {};
+    if (fraction.size() > std::numeric_limits<std::uint8_t>::max()) return {};
+
+    std::int64_t negated = 0;  // -|mantissa|
+    for (std::string_view digits : {whole, fraction}) {
+        for (char c : digits) {
+            if (c < '0' || c > '9') return {};
+            if (__builtin_mul_overflow(negated, 10, &negated) ||
+                __builtin_sub_overflow(negated, c - '0', &negated))
+                return {};
+        }
+    }
+    if (!negative && negated == std::numeric_limits<std::int64_t>::min()) return {};
+    return Decimal{negative ? negated : -negated, static_cast<std::uint8_t>(fraction.size())};
+}
+
+// Reads the (meter, ts_ms, quantity, value) columns of the current row.
+Expected<Reading> reading_from_row(const detail::Stmt& stmt) {
+    Reading r;
+    r.meter = stmt.text(0);
+    r.ts_ms = stmt.int64(1);
+    r.quantity = stmt.text(2);
+    const std::string value = stmt.text(3);
+    const auto parsed = parse_decimal(value);
+    if (!parsed)
+        return fail("store: " + std::string(stmt.op()) + ": reading of " + r.meter + " at " +
+                    std::to_string(r.ts_ms) + " has a malformed value \"" + value + "\"");
+    r.value = *parsed;
+    return r;
+}
+
+Expected<std::vector<Reading>> collect_readings(detail::Stmt& stmt) {
+    std::vector<Reading> out;
+    for (;;) {
+        auto row = stmt.next();
+        if (!row) return unexpected(row.error());
+        if (!*row) return out;
+        auto reading = reading_from_row(stmt);
+        if (!reading) return unexpected(reading.error());
+        out.push_back(std::move(*reading));
+    }
+}
+
+// Runs a query that yields one integer.
+Expected<std::int64_t> single_int(Statements& stmts, Q q, std::string_view op) {
+    auto stmt = stmts.use(q, op);
+    auto row = stmt.next();
+    if (!row) return unexpected(row.error());
+    if (!*row) return fail("store: " + std::string(op) + ": the query returned no row");
+    return stmt.int64(0);
+}
+
+// Rolls back whatever SQLite still considers open on this connection. SQLite
+// itself may already have rolled back (after SQLITE_FULL, SQLITE_IOERR, ...).
+void rollback_if_active(Statements& stmts) {
+    if (sqlite3_get_autocommit(stmts.db) == 0)
+        (void)stmts.use(Q::Rollback, "rollback").run();
+}
+
+// Guards every Transaction operation. Besides refusing use after commit, it
+// catches the case where SQLite rolled the transaction back on its own after an
+// error: further writes would otherwise run in autocommit mode, each durable on
+// its own, breaking both atomicity and the sequence counter.
+Result ensure_open(bool& open, sqlite3* db, std::string_view op) {
+    if (!open)
+        return fail("store: " + std::string(op) +
+                    ": the transaction is no longer open (committed, rolled back or moved from)");
+    if (sqlite3_get_autocommit(db) != 0) {
+        open = false;
+        return fail("store: " + std::string(op) +
+                    ": SQLite rolled the transaction back after an earlier error; nothing of it "
+                    "was stored");
+    }
+    return {};
+}
+
+Result exec(sqlite3* db, const char* sql, std::string_view op) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return sql_error(db, op);
+    return {};
+}
+
+// WAL lets the uplink read while the core writes; synchronous=FULL makes each
+// COMMIT durable (the WAL is synced) before it returns, so acknowledged data
+// survives a power cut. The busy timeout is set first so that even switching the
+// journal mode waits for another opening connection instead of failing.
+Result configure(sqlite3* db) {
+    if (sqlite3_busy_timeout(db, 5000) != SQLITE_OK) return sql_error(db, "setting busy_timeout");
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr) != SQLITE_OK)
+        return sql_error(db, "setting journal_mode=WAL");
+    const bool got_row = sqlite3_step(stmt) == SQLITE_ROW;
+    const auto* mode = got_row ? sqlite3_column_text(stmt, 0) : nullptr;
+    const std::string journal_mode = mode ? reinterpret_cast<const char*>(mode) : "";
+    sqlite3_finalize(stmt);
+    if (!got_row) return sql_error(db, "setting journal_mode=WAL");
+    if (journal_mode != "wal")
+        return fail("store: setting journal_mode=WAL: SQLite kept journal_mode=" + journal_mode +
+                    " (WAL needs a file on a local file system)");
+    if (auto r = exec(db, "PRAGMA synchronous = FULL", "setting synchronous=FULL"); !r) return r;
+    return exec(db, "PRAGMA foreign_keys = ON", "setting foreign_keys=ON");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Transaction
+
+Transaction::Transaction(Store& store) : store_(&store) {}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : store_(other.store_),
+      open_(std::exchange(other.open_, false)),
+      next_seq_(other.next_seq_),
+      seq_loaded_(other.seq_loaded_),
+      seq_dirty_(other.seq_dirty_) {}
+
+Transaction::~Transaction() {
+    if (open_) rollback_if_active(*store_->stmts_);
+}
+
+Result Transaction::insert_reading(const Reading& r) {
+    if (auto ok = ensure_open(open_, store_->db_, "insert_reading"); !ok) return ok;
+    const std::string value = r.value.to_string();
+    auto stmt = store_->stmts_->use(Q::InsertReading, "insert_reading");
+    stmt.bind(1, r.meter).bind(2, r.ts_ms).bind(3, r.quantity).bind(4, value);
+    return stmt.run();
+}
+
+Expected<std::int64_t> Transaction::append_outbox(std::string_view kind, std::string_view body,
+                                                  std::int64_t created_ms) {
+    if (auto ok = ensure_open(open_, store_->db_, "append_outbox"); !ok)
+        return unexpected(ok.error());
+    // The counter is read once, under this transaction's write lock, so no other
+    // connection can hand out the same numbers meanwhile.
+    if (!seq_loaded_) {
+        auto counter = single_int(*store_->stmts_, Q::ReadSeq, "append_outbox: reading the counter");
+        if (!counter) return unexpected(counter.error());
+        next_seq_ = *counter + 1;
+        seq_loaded_ = true;
+    }
+    auto stmt = store_->stmts_->use(Q::InsertOutbox, "append_outbox");
+    stmt.bind(1, next_seq_).bind(2, kind).bind(3, body).bind(4, created_ms);
+    // A failed insert does not consume the number: the next append reuses it.
+    if (auto r = stmt.run(); !r) return unexpected(r.error());
+    seq_dirty_ = true;
+    return next_seq_++;
+}
+
+Result Transaction::commit() {
+    if (auto ok = ensure_open(open_, store_->db_, "commit"); !ok) return ok;
+    Statements& stmts = *store_->stmts_;
+    // Either everything is committed or nothing is: any failure rolls back.
+    auto give_up = [&](Result failure) {
+        rollback_if_active(stmts);
+        open_ = false;
+        return failure;
+    };
+    if (seq_dirty_) {
+        // The counter is written once per transaction, not once per record.
+        auto stmt = stmts.use(Q::WriteSeq, "commit: writing the outbox counter");
+        stmt.bind(1, next_seq_ - 1);
+        if (auto r = stmt.run(); !r) return give_up(r);
+        if (sqlite3_changes(store_->db_) != 1)
+            return give_up(fail("store: commit: the outbox counter row is missing"));
+    }
+    if (auto r = stmts.use(Q::Commit, "commit").run(); !r) return give_up(r);
+    open_ = false;
+    return {};
+}
+
+// ---------------------------------------------------------------------- Store
+
+Store::Store(sqlite3* db) : db_(db), stmts_(std::make_unique<detail::Statements>(db)) {}
+
+Store::~Store() {
+    stmts_.reset();  // statements must be finalized before the connection closes
+    sqlite3_close_v2(db_);
+}
+
+Result Store::prepare_statements() { return stmts_->prepare_all(); }
+
+Expected<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
+    sqlite3* db = nullptr;
+    const int rc = sqlite3_open_v2(
+        path.c_str(), &db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+        nullptr);
+    // The Store owns the handle from here on, so every early return closes it.
+    std::unique_ptr<Store> store(new Store(db));
+    const std::string where = "opening " + path.string();
+    if (rc != SQLITE_OK) {
+        if (db == nullptr) return fail("store: " + where + ": " + sqlite3_errstr(rc));
+        return sql_error(db, where);
+    }
+    if (auto r = configure(db); !r) return fail(r.error().message + " (" + where + ")");
+    if (auto r = detail::migrate(db); !r) return fail(r.error().message + " (" + where + ")");
+    if (auto r = store->prepare_statements(); !r) return unexpected(r.error());
+    return store;
+}
+
+Expected<Transaction> Store::begin() {
+    if (auto r = stmts_->use(Q::Begin, "begin").run(); !r) return unexpected(r.error());
+    return Transaction(*this);
+}
+
+Expected<std::vector<OutboxRecord>> Store::peek_outbox(std::int64_t after_seq,
+                                                       std::size_t max_records,
+                                                       std::size_t max_bytes) {
+    std::vector<OutboxRecord> out;
+    if (max_records == 0) return out;
+    auto stmt = stmts_->use(Q::PeekOutbox, "peek_outbox");
+    stmt.bind(1, after_seq).bind(2, clamp_limit(max_records));
+    std::size_t bytes = 0;
+    for (;;) {
+        auto row = stmt.next();
+        if (!row) return unexpected(row.error());
+        if (!*row) return out;
+        const std::size_t body_bytes = stmt.bytes(2);
+        // The first record goes out whatever its size, or the uplink would stall.
+        if (!out.empty() && bytes + body_bytes > max_bytes) return out;
+        out.push_back(OutboxRecord{stmt.int64(0), stmt.text(1), stmt.text(2), stmt.int64(3)});
+        bytes += body_bytes;
+    }
+}
+
+Result Store::delete_outbox_through(std::int64_t seq) {
+    auto stmt = stmts_->use(Q::DeleteOutbox, "delete_outbox_through");
+    stmt.bind(1, seq);
+    return stmt.run();
+}
+
+Expected<OutboxStats> Store::outbox_stats() {
+    auto stmt = stmts_->use(Q::OutboxStats, "outbox_stats");
+    auto row = stmt.next();
+    if (!row) return unexpected(row.error());
+    if (!*row) return fail("store: outbox_stats: the query returned no row");
+    return OutboxStats{stmt.int64(0), stmt.int64(1), stmt.int64(2), stmt.int64(3)};
+}
+
+Expected<std::int64_t> Store::last_seq() { return single_int(*stmts_, Q::ReadSeq, "last_seq"); }
+
+Expected<std::vector<Reading>> Store::query_readings(std::string_view meter, std::int64_t from_ms,
+                                                     std::int64_t to_ms, std::size_t limit) {
+    if (limit == 0) return std::vector<Reading>{};
+    if (meter.empty()) {
+        auto stmt = stmts_->use(Q::QueryReadingsAll, "query_readings");
+        stmt.bind(1, from_ms).bind(2, to_ms).bind(3, clamp_limit(limit));
+        return collect_readings(stmt);
+    }
+    auto stmt = stmts_->use(Q::QueryReadingsOfMeter, "query_readings");
+    stmt.bind(1, meter).bind(2, from_ms).bind(3, to_ms).bind(4, clamp_limit(limit));
+    return collect_readings(stmt);
+}
+
+Expected<std::optional<Reading>> Store::latest_reading(std::string_view meter,
+                                                       std::string_view quantity) {
+    auto stmt = stmts_->use(Q::LatestReading, "latest_reading");
+    stmt.bind(1, meter).bind(2, quantity);
+    auto row = stmt.next();
+    if (!row) return unexpected(row.error());
+    if (!*row) return std::optional<Reading>{};
+    auto reading = reading_from_row(stmt);
+    if (!reading) return unexpected(reading.error());
+    return std::optional<Reading>{std::move(*reading)};
+}
+
+Expected<std::int64_t> Store::reading_count() {
+    return single_int(*stmts_, Q::ReadingCount, "reading_count");
+}
+
+Expected<int> Store::schema_version() {
+    auto version = single_int(*stmts_, Q::UserVersion, "schema_version");
+    if (!version) return unexpected(version.error());
+    return static_cast<int>(*version);
+}
+
+}  // namespace ecmgw::store

@@ -47,9 +47,13 @@ struct OutboxStats {
 };
 
 class Store;
+namespace detail {
+struct Statements;  // the per-connection prepared-statement cache (store.cpp)
+}  // namespace detail
 
 // An open write transaction (BEGIN IMMEDIATE). Nothing it wrote is visible or
 // durable until commit(); destroying it uncommitted rolls everything back.
+// It must not outlive the Store that began it; one at a time per Store.
 class Transaction {
 public:
     Transaction(Transaction&&) noexcept;
@@ -108,7 +112,9 @@ public:
 private:
     friend class Transaction;
     explicit Store(sqlite3* db);
+    Result prepare_statements();
     sqlite3* db_;
+    std::unique_ptr<detail::Statements> stmts_;
 };
 
 }  // namespace ecmgw::store
