@@ -222,6 +222,18 @@ class Rig:
 
     def start_daemon(self):
         self.daemon = self.procs.start("ecmgw", [ECMGW, "--log-level", "debug", "run", "--config", self.config])
+        database = os.path.join(self.data_dir, "ecmgw.db")
+
+        def store_open():
+            if self.daemon.poll() is not None:
+                raise AssertionError(f"ecmgw exited with {self.daemon.returncode}:\n{read_log(self.daemon)}")
+            if not os.path.exists(database):
+                return False
+            try:
+                return store_query(self.data_dir, "PRAGMA user_version")[0][0] >= 1
+            except sqlite3.OperationalError:
+                return False  # created but not yet migrated
+        wait_for(store_open, 30, "ecmgw to open and migrate its store")
         return self.daemon
 
     def answers(self):
