@@ -42,19 +42,23 @@ Expected<dlt645::Frame, ReadError> Dlt645Client::exchange(const dlt645::Bytes& r
     const auto first_byte_deadline = start + timing_.response_timeout;
     const auto ceiling = first_byte_deadline + timing_.inter_byte_timeout + kExchangeCeiling;
     dlt645::Bytes pending;
-    bool received_any = false;
+    bool noise_seen = false;
     std::array<std::uint8_t, 256> chunk{};
 
     while (true) {
+        // Our answer has started once bytes wait in `pending` or noise was dropped. Our own
+        // echoed request and other meters' whole frames are not our answer: after them the
+        // response timeout still runs, and silence is a Timeout (the meter did not answer).
+        const bool answer_started = noise_seen || !pending.empty();
         const auto now = Clock::now();
-        const auto wait = received_any
+        const auto wait = answer_started
                               ? timing_.inter_byte_timeout
                               : std::chrono::duration_cast<milliseconds>(first_byte_deadline - now);
         auto n = now >= ceiling ? Expected<std::size_t>(std::size_t{0})
                                 : link_.read(chunk, std::max(wait, milliseconds(1)));
         if (!n) return read_error(ReadFailure::LinkError, n.error().message);
         if (*n == 0) {
-            if (!received_any) {
+            if (!answer_started) {
                 ++counters_.timeouts;
                 return read_error(ReadFailure::Timeout,
                                   "no answer within " +
@@ -65,8 +69,8 @@ Expected<dlt645::Frame, ReadError> Dlt645Client::exchange(const dlt645::Bytes& r
                               "no valid answer; " + std::to_string(pending.size()) +
                                   " unusable bytes left when the line went quiet");
         }
-        received_any = true;
         pending.insert(pending.end(), chunk.begin(), chunk.begin() + static_cast<long>(*n));
+        const auto noise_before = counters_.noise_bytes;
 
         while (!pending.empty()) {
             const auto result = dlt645::scan(pending);
@@ -86,6 +90,7 @@ Expected<dlt645::Frame, ReadError> Dlt645Client::exchange(const dlt645::Bytes& r
             }
             ++counters_.foreign_frames;
         }
+        noise_seen = noise_seen || counters_.noise_bytes != noise_before;
     }
 }
 

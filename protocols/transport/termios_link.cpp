@@ -72,6 +72,11 @@ public:
             if (errno == EAGAIN || errno == EINTR) return std::size_t{0};
             return errno_failure("read failed on", settings_.device);
         }
+        // A pty whose master is closed polls readable with POLLHUP and reads as end of
+        // file, at once and forever: that is a dead link, not a quiet bus.
+        if (n == 0 && (p.revents & (POLLHUP | POLLERR)) != 0) {
+            return fail("read failed on " + settings_.device + ": the other end hung up");
+        }
         return static_cast<std::size_t>(n);
     }
 
@@ -109,11 +114,14 @@ Expected<std::unique_ptr<ByteLink>> open_termios(const SerialSettings& settings)
     tio.c_cc[VTIME] = 0;
     ::cfsetispeed(&tio, to_speed(settings.baud));
     ::cfsetospeed(&tio, to_speed(settings.baud));
-    // A pty has no parity: the kernel may drop PARENB, and glibc then reports
-    // EINVAL. Parity means nothing on a pseudo-terminal, so go on without it.
+    // A pty has no parity and no character size: the kernel drops PARENB and keeps
+    // CS8, and glibc then may report EINVAL (it does when the pty is opened again).
+    // Neither means anything on a pseudo-terminal, so go on with what a pty holds.
     bool applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
-    if (!applied && errno == EINVAL && (tio.c_cflag & PARENB) != 0) {
-        tio.c_cflag &= ~static_cast<tcflag_t>(PARENB | PARODD);
+    const tcflag_t pty_cflag =
+        (tio.c_cflag & ~static_cast<tcflag_t>(CSIZE | PARENB | PARODD)) | CS8;
+    if (!applied && errno == EINVAL && tio.c_cflag != pty_cflag) {
+        tio.c_cflag = pty_cflag;
         applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
     }
     if (!applied) {

@@ -35,11 +35,11 @@ dlt645::Bytes di_bytes(dlt645::DataId di) {
 }  // namespace
 
 SimulatedMeter::SimulatedMeter(const MeterSpec& spec)
-    : spec_(spec), joules_(spec.initial_energy_centikwh * kJoulesPerCentiKwh) {}
+    : spec_(spec), millijoules_(spec.initial_energy_centikwh * kMillijoulesPerCentiKwh) {}
 
 void SimulatedMeter::advance_to(std::int64_t now_ms) {
     if (now_ms_ != 0 && now_ms > now_ms_ && !relay_open_) {
-        joules_ += spec_.load_w * (now_ms - now_ms_) / 1000;
+        millijoules_ += spec_.load_w * (now_ms - now_ms_);
     }
     now_ms_ = now_ms;
 }

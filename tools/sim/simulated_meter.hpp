@@ -34,11 +34,12 @@ public:
     std::optional<Answer> answer(const dlt645::Frame& request);
 
     const dlt645::Address& address() const { return spec_.address; }
-    std::int64_t energy_centikwh() const { return joules_ / kJoulesPerCentiKwh; }
+    std::int64_t energy_centikwh() const { return millijoules_ / kMillijoulesPerCentiKwh; }
     bool relay_open() const { return relay_open_; }
 
 private:
-    static constexpr std::int64_t kJoulesPerCentiKwh = 36'000;
+    // Energy in mJ = W × ms, so no fraction of a joule is lost at each clock step.
+    static constexpr std::int64_t kMillijoulesPerCentiKwh = 36'000'000;
     dlt645::Value value_of(const dlt645::DataItem& item) const;
     Answer normal(std::uint8_t function, dlt645::Bytes data) const;
     Answer abnormal(std::uint8_t function, std::uint8_t error_word) const;
@@ -46,7 +47,7 @@ private:
     Answer answer_control(const dlt645::Frame& request);
 
     MeterSpec spec_;
-    std::int64_t joules_ = 0;
+    std::int64_t millijoules_ = 0;
     std::int64_t now_ms_ = 0;
     std::int64_t clock_offset_ms_ = 0;  // set by broadcast time
     bool relay_open_ = false;
