@@ -105,8 +105,8 @@ std::unique_ptr<Store> fresh_store(const fs::path& path) {
 // with its outbox record, as the core writes them.
 Measurement through_store(const Options& opt, int batch) {
     auto store = fresh_store(opt.dir / ("store-batch-" + std::to_string(batch) + ".db"));
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration<double>(opt.budget_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(opt.budget_s);
     return timed([&] {
         Measurement m;
         while (m.readings < opt.readings && std::chrono::steady_clock::now() < deadline) {
@@ -143,11 +143,11 @@ Measurement baseline(const Options& opt) {
     fresh_store(path).reset();
     sqlite3* db = nullptr;
     check(db, sqlite3_open(path.c_str(), &db), "open");
-    for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-                               "PRAGMA foreign_keys = ON"})
+    for (const char* pragma :
+         {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"})
         check(db, sqlite3_exec(db, pragma, nullptr, nullptr, nullptr), pragma);
-    sqlite3_stmt* reading = prepare(
-        db, "INSERT INTO readings (meter, ts_ms, quantity, value) VALUES (?1, ?2, ?3, ?4)");
+    sqlite3_stmt* reading =
+        prepare(db, "INSERT INTO readings (meter, ts_ms, quantity, value) VALUES (?1, ?2, ?3, ?4)");
     sqlite3_stmt* outbox =
         prepare(db, "INSERT INTO outbox (seq, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4)");
     sqlite3_stmt* counter = prepare(db, "UPDATE sequence SET value = ?1 WHERE name = 'outbox'");
@@ -216,10 +216,10 @@ void print_row(const char* label, const Measurement& m, double baseline_rate) {
 
 int main(int argc, char** argv) {
     const Options opt = parse_options(argc, argv);
-    std::printf("bench_store_throughput: N=%lld readings (+1 outbox record each, ~%zu-byte body), "
-                "SQLite %s, WAL, synchronous=FULL\n",
-                static_cast<long long>(opt.readings), body_of(reading_at(0)).size(),
-                sqlite3_libversion());
+    std::printf(
+        "bench_store_throughput: N=%lld readings (+1 outbox record each, ~%zu-byte body), "
+        "SQLite %s, WAL, synchronous=FULL\n",
+        static_cast<long long>(opt.readings), body_of(reading_at(0)).size(), sqlite3_libversion());
     std::printf("data dir %s, at most %.0f s per row\n\n", opt.dir.c_str(), opt.budget_s);
     std::printf("%-9s %9s %8s %9s %12s %9s %12s %10s\n", "batch", "readings", "txns", "seconds",
                 "readings/s", "vs base", "CPU us/txn", "peak RSS MiB");
@@ -232,8 +232,9 @@ int main(int argc, char** argv) {
         print_row(label.c_str(), through_store(opt, batch), base_rate);
     }
 
-    std::printf("\nbaseline = plain SQLite, same tables and pragmas, all N in one transaction.\n"
-                "peak RSS is the process's high-water mark so far (getrusage).\n");
+    std::printf(
+        "\nbaseline = plain SQLite, same tables and pragmas, all N in one transaction.\n"
+        "peak RSS is the process's high-water mark so far (getrusage).\n");
     if (opt.own_dir) fs::remove_all(opt.dir);
     return 0;
 }

@@ -38,12 +38,13 @@ constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "data_dir", "timezo
 constexpr std::array<std::string_view, 6> kCloudKeys{
     "uri", "topic_prefix", "client_id", "keepalive_s", "batch_max_records", "batch_max_delay_ms"};
 constexpr std::array<std::string_view, 10> kBusKeys{
-    "name",       "device",     "baud",   "parity",  "data_bits",
-    "stop_bits",  "timeout_ms", "inter_byte_timeout_ms", "gap_ms", "retries"};
-constexpr std::array<std::string_view, 7> kMeterKeys{
-    "id", "bus", "protocol", "address", "kind", "interval_s", "quantities"};
+    "name",      "device",    "baud",       "parity",
+    "data_bits", "stop_bits", "timeout_ms", "inter_byte_timeout_ms",
+    "gap_ms",    "retries"};
+constexpr std::array<std::string_view, 7> kMeterKeys{"id",   "bus",        "protocol",  "address",
+                                                     "kind", "interval_s", "quantities"};
 
-constexpr std::array<int, 10> kStandardBauds{300,   600,   1200,  2400,  4800,
+constexpr std::array<int, 10> kStandardBauds{300,  600,   1200,  2400,  4800,
                                              9600, 19200, 38400, 57600, 115200};
 constexpr std::array<int, 2> kDataBits{7, 8};
 constexpr std::array<int, 2> kStopBits{1, 2};
@@ -218,9 +219,8 @@ constexpr std::string_view kIdentifierRule =
     "1 to 64 characters, each a letter A-Z/a-z, a digit, '-' or '_'";
 
 bool is_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-        return c >= '0' && c <= '9';
-    });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // A zone exists when tzdata has a compiled zone file for it; checking the
@@ -256,8 +256,7 @@ std::optional<std::string> port_problem(std::string_view port) {
 std::optional<std::string> host_problem(std::string_view host) {
     if (host.empty()) return "the host name is missing";
     const bool plain = std::all_of(host.begin(), host.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' ||
-               c == '_';
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_';
     });
     if (!plain) return "host " + in_quotes(host) + " has characters a host name cannot have";
     return std::nullopt;
@@ -343,7 +342,7 @@ std::optional<std::string_view> suggest_quantity(std::string_view word) {
 // Error collection.
 
 class Errors {
-public:
+  public:
     explicit Errors(std::string file) : file_(std::move(file)) {}
 
     void add(const toml::source_region& where, std::string key, std::string message) {
@@ -367,7 +366,7 @@ public:
         return std::move(errors_);
     }
 
-private:
+  private:
     std::string file_;
     ConfigErrors errors_;
 };
@@ -395,7 +394,7 @@ std::string integer_type_hint(const toml::node& node) {
 // One table of the schema ([gateway], one [[bus]], …): reads its keys by
 // name and reports every mistake under the table's key path.
 class Section {
-public:
+  public:
     Section(Errors& errors, const toml::table& table, std::string path, Keys keys)
         : errors_(errors), table_(table), path_(std::move(path)), keys_(keys) {}
 
@@ -427,9 +426,9 @@ public:
                                                     std::string_view what) const {
         const toml::node* node = find(key);
         if (node == nullptr) {
-            errors_.add(table_.source(), path_of(key),
-                        "missing required key '" + std::string(key) + "' (" + std::string(what) +
-                            ")");
+            errors_.add(
+                table_.source(), path_of(key),
+                "missing required key '" + std::string(key) + "' (" + std::string(what) + ")");
             return nullptr;
         }
         return string(key);
@@ -469,14 +468,13 @@ public:
         if (value == nullptr) return;
         const std::int64_t v = value->get();
         if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-            error(key, *value,
-                  "found " + std::to_string(v) + ", expected one of " + join(allowed));
+            error(key, *value, "found " + std::to_string(v) + ", expected one of " + join(allowed));
             return;
         }
         out = static_cast<int>(v);
     }
 
-private:
+  private:
     Errors& errors_;
     const toml::table& table_;
     std::string path_;
@@ -491,8 +489,8 @@ struct Seen {
 };
 
 const Seen* find_seen(const std::vector<Seen>& seen, std::string_view value) {
-    auto it = std::find_if(seen.begin(), seen.end(),
-                           [value](const Seen& s) { return s.value == value; });
+    auto it =
+        std::find_if(seen.begin(), seen.end(), [value](const Seen& s) { return s.value == value; });
     return it == seen.end() ? nullptr : &*it;
 }
 
@@ -506,7 +504,7 @@ std::string indexed(std::string_view table, std::size_t index) {
 // The whole file.
 
 class Parser {
-public:
+  public:
     Parser(const toml::table& root, Errors& errors) : root_(root), errors_(errors) {}
 
     Config run() {
@@ -523,7 +521,7 @@ public:
         return config;
     }
 
-private:
+  private:
     void check_root_keys() {
         for (auto&& [key, value] : root_) {
             const std::string_view name = key.str();
@@ -699,11 +697,12 @@ private:
     BusConfig read_bus(const Section& s, const std::string& path) {
         BusConfig bus;
         s.check_unknown_keys();
-        if (const auto* name = s.required_string("name", "the bus's name, e.g. name = \"floor1\"")) {
+        if (const auto* name =
+                s.required_string("name", "the bus's name, e.g. name = \"floor1\"")) {
             read_bus_name(s, *name, path, bus);
         }
-        if (const auto* device = s.required_string(
-                "device", "the serial port, e.g. device = \"/dev/ttyUSB0\"")) {
+        if (const auto* device =
+                s.required_string("device", "the serial port, e.g. device = \"/dev/ttyUSB0\"")) {
             read_bus_device(s, *device, path, bus);
         }
         s.integer_choice("baud", bus.baud, kStandardBauds);
@@ -733,7 +732,8 @@ private:
         if (const Seen* first = find_seen(bus_names_, value)) {
             s.error("name", name,
                     "duplicate bus name " + in_quotes(value) + ": " + first->path + " (line " +
-                        std::to_string(first->line) + ") already has it; every bus needs its "
+                        std::to_string(first->line) +
+                        ") already has it; every bus needs its "
                         "own name");
             return;
         }
@@ -791,9 +791,9 @@ private:
             } else if (kind->get() == "water") {
                 meter.kind = MeterKind::Water;
             } else {
-                s.error("kind", *kind,
-                        "found " + in_quotes(kind->get()) + ", expected one of " +
-                            quoted_list(kKinds));
+                s.error(
+                    "kind", *kind,
+                    "found " + in_quotes(kind->get()) + ", expected one of " + quoted_list(kKinds));
             }
         }
         s.integer("interval_s", meter.interval_s, {1, 86400, "s"});
@@ -807,7 +807,8 @@ private:
         if (const Seen* first = find_seen(meter_ids_, value)) {
             s.error("id", id,
                     "duplicate meter id " + in_quotes(value) + ": " + first->path + " (line " +
-                        std::to_string(first->line) + ") already has it; every meter needs its "
+                        std::to_string(first->line) +
+                        ") already has it; every meter needs its "
                         "own id");
             return;
         }
@@ -821,8 +822,7 @@ private:
         meter.id = value;
     }
 
-    void read_meter_bus(const Section& s, const toml::value<std::string>& bus,
-                        MeterConfig& meter) {
+    void read_meter_bus(const Section& s, const toml::value<std::string>& bus, MeterConfig& meter) {
         const std::string& value = bus.get();
         if (find_seen(bus_names_, value) != nullptr) {
             meter.bus = value;
@@ -840,16 +840,15 @@ private:
     }
 
     bool read_protocol(const Section& s, MeterConfig& meter) {
-        const auto* protocol =
-            s.required_string("protocol", "protocol = \"dlt645-2007\"");
+        const auto* protocol = s.required_string("protocol", "protocol = \"dlt645-2007\"");
         if (protocol == nullptr) return false;
         if (protocol->get() == kDlt645_2007) {
             meter.protocol = Protocol::Dlt645_2007;
             return true;
         }
         s.error("protocol", *protocol,
-                "found " + in_quotes(protocol->get()) + ", expected one of the supported protocols: " +
-                    quoted_list(kProtocols));
+                "found " + in_quotes(protocol->get()) +
+                    ", expected one of the supported protocols: " + quoted_list(kProtocols));
         return false;
     }
 
@@ -860,12 +859,11 @@ private:
         if (const toml::node* node = s.find("address"); node != nullptr && node->is_integer()) {
             // A bare number has already lost its leading zeros.
             const std::int64_t v = node->as_integer()->get();
-            std::string message =
-                found_expected(*node, "12 digits as a string in double quotes");
+            std::string message = found_expected(*node, "12 digits as a string in double quotes");
             if (v >= 0 && v <= 999'999'999'999) {
                 std::string digits = std::to_string(v);
-                message += ", e.g. address = \"" + std::string(12 - digits.size(), '0') + digits +
-                           "\"";
+                message +=
+                    ", e.g. address = \"" + std::string(12 - digits.size(), '0') + digits + "\"";
             }
             s.error("address", *node, std::move(message));
             return;
@@ -908,8 +906,8 @@ private:
                    "12-digit address (on its nameplate)";
         }
         if (is_digits(address) && address.size() == 12) return std::nullopt;
-        std::string message = "found " + in_quotes(address) +
-                              ", expected exactly 12 decimal digits for dlt645-2007";
+        std::string message =
+            "found " + in_quotes(address) + ", expected exactly 12 decimal digits for dlt645-2007";
         if (is_digits(address) && address.size() < 12) {
             message += " (pad with leading zeros: \"" + std::string(12 - address.size(), '0') +
                        address + "\")";

@@ -1,8 +1,8 @@
 // ecmgw: the building gateway daemon and the technician's command line.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 
@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
 
     ecmgw::cli::ReadOptions read_options;
     auto* read = app.add_subcommand("read", "Read one meter once, directly on a serial port");
-    read->add_option("--device", read_options.device, "Serial device, e.g. /dev/ttyUSB0")->required();
+    read->add_option("--device", read_options.device, "Serial device, e.g. /dev/ttyUSB0")
+        ->required();
     read->add_option("--protocol", read_options.protocol, "Meter protocol")->capture_default_str();
     read->add_option("--address", read_options.address,
                      "Meter address (12 digits); AAAAAAAAAAAA asks the only meter on the bus")
@@ -84,7 +85,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (app.got_subcommand("check-config")) {
-        fmt::print("{}: ok ({} bus(es), {} meter(s))\n", config_path, cfg->buses.size(), cfg->meters.size());
+        fmt::print("{}: ok ({} bus(es), {} meter(s))\n", config_path, cfg->buses.size(),
+                   cfg->meters.size());
         return 0;
     }
     ecmgw::app::block_signals();

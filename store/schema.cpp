@@ -59,11 +59,13 @@ END;
 constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1};
 // A std::array quietly value-initialises missing entries: catch a kSchemaVersion
 // bump without its migration at compile time, not on a box in the field.
-static_assert([] {
-    for (std::string_view m : kMigrations)
-        if (m.empty()) return false;
-    return true;
-}(), "every schema version needs its migration script in kMigrations");
+static_assert(
+    [] {
+        for (std::string_view m : kMigrations)
+            if (m.empty()) return false;
+        return true;
+    }(),
+    "every schema version needs its migration script in kMigrations");
 
 Unexpected<Error> sql_error(sqlite3* db, std::string_view what) {
     return fail("store: schema migration: " + std::string(what) + ": " + sqlite3_errmsg(db) +

@@ -74,7 +74,7 @@ Unexpected<Error> sql_error(sqlite3* db, std::string_view op) {
 // Text is bound without copying (SQLITE_STATIC): callers keep the bound strings
 // alive for the Stmt's lifetime, and the destructor clears the bindings.
 class Stmt {
-public:
+  public:
     Stmt(sqlite3* db, sqlite3_stmt* stmt, std::string_view op) : db_(db), stmt_(stmt), op_(op) {}
     ~Stmt() {
         sqlite3_reset(stmt_);
@@ -90,8 +90,8 @@ public:
     Stmt& bind(int index, std::string_view text) {
         // A null pointer would bind SQL NULL; an empty view must bind ''.
         const char* data = text.data() != nullptr ? text.data() : "";
-        keep_first(sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC,
-                                       SQLITE_UTF8));
+        keep_first(
+            sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
         return *this;
     }
 
@@ -121,7 +121,7 @@ public:
     }
     std::string_view op() const { return op_; }
 
-private:
+  private:
     void keep_first(int rc) {
         if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
     }
@@ -149,9 +149,7 @@ struct Statements {
         }
         return {};
     }
-    Stmt use(Q q, std::string_view op) {
-        return Stmt(db, stmts[static_cast<std::size_t>(q)], op);
-    }
+    Stmt use(Q q, std::string_view op) { return Stmt(db, stmts[static_cast<std::size_t>(q)], op); }
 
     sqlite3* db;
     std::array<sqlite3_stmt*, kSql.size()> stmts{};
@@ -237,8 +235,7 @@ Expected<std::int64_t> single_int(Statements& stmts, Q q, std::string_view op) {
 // Rolls back whatever SQLite still considers open on this connection. SQLite
 // itself may already have rolled back (after SQLITE_FULL, SQLITE_IOERR, ...).
 void rollback_if_active(Statements& stmts) {
-    if (sqlite3_get_autocommit(stmts.db) == 0)
-        (void)stmts.use(Q::Rollback, "rollback").run();
+    if (sqlite3_get_autocommit(stmts.db) == 0) (void)stmts.use(Q::Rollback, "rollback").run();
 }
 
 // Guards every Transaction operation. Besides refusing use after commit, it
@@ -316,7 +313,8 @@ Expected<std::int64_t> Transaction::append_outbox(std::string_view kind, std::st
     // The counter is read once, under this transaction's write lock, so no other
     // connection can hand out the same numbers meanwhile.
     if (!seq_loaded_) {
-        auto counter = single_int(*store_->stmts_, Q::ReadSeq, "append_outbox: reading the counter");
+        auto counter =
+            single_int(*store_->stmts_, Q::ReadSeq, "append_outbox: reading the counter");
         if (!counter) return unexpected(counter.error());
         next_seq_ = *counter + 1;
         seq_loaded_ = true;

@@ -15,8 +15,8 @@ std::int64_t pow10(unsigned n) {
 std::string Decimal::to_string() const {
     const bool negative = mantissa < 0;
     // Work on the magnitude as unsigned so INT64_MIN does not overflow.
-    std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(mantissa)
-                                       : static_cast<std::uint64_t>(mantissa);
+    std::uint64_t magnitude =
+        negative ? 0 - static_cast<std::uint64_t>(mantissa) : static_cast<std::uint64_t>(mantissa);
     std::string digits = std::to_string(magnitude);
     if (scale > 0) {
         if (digits.size() <= scale) digits.insert(0, scale + 1 - digits.size(), '0');
@@ -25,9 +25,7 @@ std::string Decimal::to_string() const {
     return negative ? "-" + digits : digits;
 }
 
-double Decimal::to_double() const {
-    return std::strtod(to_string().c_str(), nullptr);
-}
+double Decimal::to_double() const { return std::strtod(to_string().c_str(), nullptr); }
 
 std::int64_t Decimal::rescaled(std::uint8_t target_scale) const {
     if (target_scale >= scale) return mantissa * pow10(target_scale - scale);

@@ -57,17 +57,20 @@ struct Components {
             cycles += s.cycles;
             failed += s.failed_cycles;
         }
-        return fmt::format("{} readings stored, {} meter reads ({} without answer), outbox {} "
-                           "waiting, cloud {}, {} published",
-                           ingest->committed(), cycles, failed, backlog ? backlog->count : -1,
-                           up.connected ? "connected" : "offline", up.records);
+        return fmt::format(
+            "{} readings stored, {} meter reads ({} without answer), outbox {} "
+            "waiting, cloud {}, {} published",
+            ingest->committed(), cycles, failed, backlog ? backlog->count : -1,
+            up.connected ? "connected" : "offline", up.records);
     }
 };
 
 Expected<Components> build(const config::Config& cfg) {
     std::error_code ec;
     std::filesystem::create_directories(cfg.gateway.data_dir, ec);
-    if (ec) return fail("cannot create data_dir " + cfg.gateway.data_dir.string() + ": " + ec.message());
+    if (ec)
+        return fail("cannot create data_dir " + cfg.gateway.data_dir.string() + ": " +
+                    ec.message());
     const auto database = cfg.gateway.data_dir / "ecmgw.db";
     auto store = store::Store::open(database);
     if (!store) return fail(store.error().message);
@@ -106,12 +109,13 @@ int run_daemon(const config::Config& cfg) {
     c.uplink->start();
     c.ingest->start();
     for (auto& p : c.pollers) p->start();
-    platform::notify_ready(fmt::format("polling {} meter(s) on {} bus(es)", cfg.meters.size(),
-                                       cfg.buses.size()));
+    platform::notify_ready(
+        fmt::format("polling {} meter(s) on {} bus(es)", cfg.meters.size(), cfg.buses.size()));
 
     const auto watchdog = platform::watchdog_interval();
-    const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
-                               : std::chrono::milliseconds(1000);
+    const auto tick = watchdog
+                          ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                          : std::chrono::milliseconds(1000);
     const sigset_t set = handled_signals();
     auto next_summary = Clock::now() + kSummaryEvery;
     while (true) {
@@ -122,7 +126,8 @@ int run_daemon(const config::Config& cfg) {
             spdlog::info("signal {}: finishing the current transactions and stopping", sig);
             break;
         }
-        if (sig == SIGHUP) spdlog::warn("SIGHUP: live reload is not supported yet; restart to apply a new config");
+        if (sig == SIGHUP)
+            spdlog::warn("SIGHUP: live reload is not supported yet; restart to apply a new config");
         if (watchdog && c.alive()) platform::notify_watchdog();
         if (Clock::now() >= next_summary) {
             const auto text = c.summary();

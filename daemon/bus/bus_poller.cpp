@@ -110,7 +110,8 @@ void BusPoller::poll_meter(Dlt645Client& client, const MeterPlan& meter) {
         if (value) {
             if (value->format == dlt645::ValueFormat::Decimal ||
                 value->format == dlt645::ValueFormat::StatusWord) {
-                readings.push_back({meter.id, wall_ms(), std::string(item->quantity), value->number});
+                readings.push_back(
+                    {meter.id, wall_ms(), std::string(item->quantity), value->number});
             }
             continue;
         }

@@ -18,14 +18,14 @@ namespace ecmgw::bus {
 
 struct BusStats {
     LinkCounters link;
-    std::uint64_t cycles = 0;           // meter reads attempted
-    std::uint64_t failed_cycles = 0;    // meter reads that got no value at all
+    std::uint64_t cycles = 0;         // meter reads attempted
+    std::uint64_t failed_cycles = 0;  // meter reads that got no value at all
     std::uint64_t readings = 0;
     bool port_open = false;
 };
 
 class BusPoller {
-public:
+  public:
     BusPoller(config::BusConfig bus, std::vector<MeterPlan> meters, core::ReadingSink& sink);
     ~BusPoller();
     void start();
@@ -35,7 +35,7 @@ public:
     // Steady-clock time of the loop's last turn, for the watchdog.
     std::chrono::steady_clock::time_point last_alive() const;
 
-private:
+  private:
     void run();
     bool ensure_open();
     void poll_meter(Dlt645Client& client, const MeterPlan& meter);

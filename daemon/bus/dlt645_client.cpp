@@ -18,8 +18,8 @@ Unexpected<ReadError> read_error(ReadFailure kind, std::string message) {
 }
 
 ReadError from_answer_error(const dlt645::AnswerError& e) {
-    const auto kind = e.kind == dlt645::AnswerErrorKind::Abnormal ? ReadFailure::Refused
-                                                                   : ReadFailure::Mismatch;
+    const auto kind =
+        e.kind == dlt645::AnswerErrorKind::Abnormal ? ReadFailure::Refused : ReadFailure::Mismatch;
     return ReadError{kind, e.message};
 }
 
@@ -33,10 +33,12 @@ void Dlt645Client::account_scan(const dlt645::ScanResult& result, dlt645::ByteVi
 }
 
 Expected<dlt645::Frame, ReadError> Dlt645Client::exchange(const dlt645::Bytes& request,
-                                                           const AnswerFilter& is_answer) {
-    if (auto r = link_.flush_input(); !r) return read_error(ReadFailure::LinkError, r.error().message);
+                                                          const AnswerFilter& is_answer) {
+    if (auto r = link_.flush_input(); !r)
+        return read_error(ReadFailure::LinkError, r.error().message);
     ++counters_.requests;
-    if (auto r = link_.write(request); !r) return read_error(ReadFailure::LinkError, r.error().message);
+    if (auto r = link_.write(request); !r)
+        return read_error(ReadFailure::LinkError, r.error().message);
 
     const auto start = Clock::now();
     const auto first_byte_deadline = start + timing_.response_timeout;
@@ -60,9 +62,9 @@ Expected<dlt645::Frame, ReadError> Dlt645Client::exchange(const dlt645::Bytes& r
         if (*n == 0) {
             if (!answer_started) {
                 ++counters_.timeouts;
-                return read_error(ReadFailure::Timeout,
-                                  "no answer within " +
-                                      std::to_string(timing_.response_timeout.count()) + " ms");
+                return read_error(
+                    ReadFailure::Timeout,
+                    "no answer within " + std::to_string(timing_.response_timeout.count()) + " ms");
             }
             counters_.noise_bytes += pending.size();
             return read_error(ReadFailure::Garbled,
@@ -80,8 +82,10 @@ Expected<dlt645::Frame, ReadError> Dlt645Client::exchange(const dlt645::Bytes& r
                 break;
             }
             const std::size_t used =
-                result.skipped + (result.status == dlt645::ScanStatus::Complete ? result.length : 0);
-            pending.erase(pending.begin(), pending.begin() + static_cast<long>(std::min(used, pending.size())));
+                result.skipped +
+                (result.status == dlt645::ScanStatus::Complete ? result.length : 0);
+            pending.erase(pending.begin(),
+                          pending.begin() + static_cast<long>(std::min(used, pending.size())));
             if (result.status != dlt645::ScanStatus::Complete) break;
             // Half-duplex adapters echo our own request; other meters may chatter.
             if (result.frame.from_meter() && is_answer(result.frame)) {

@@ -13,8 +13,8 @@
 namespace ecmgw::bus {
 
 struct LinkTiming {
-    std::chrono::milliseconds response_timeout{600};     // request sent → first byte (Td ≤ 500 ms)
-    std::chrono::milliseconds inter_byte_timeout{500};   // between bytes of one answer (Tb)
+    std::chrono::milliseconds response_timeout{600};  // request sent → first byte (Td ≤ 500 ms)
+    std::chrono::milliseconds inter_byte_timeout{500};  // between bytes of one answer (Tb)
 };
 
 enum class ReadFailure {
@@ -34,13 +34,13 @@ struct LinkCounters {
     std::uint64_t requests = 0;
     std::uint64_t answers = 0;
     std::uint64_t timeouts = 0;
-    std::uint64_t noise_bytes = 0;      // bytes that were neither wake-up nor frame
+    std::uint64_t noise_bytes = 0;  // bytes that were neither wake-up nor frame
     std::uint64_t checksum_errors = 0;
-    std::uint64_t foreign_frames = 0;   // valid frames from another meter or an echo
+    std::uint64_t foreign_frames = 0;  // valid frames from another meter or an echo
 };
 
 class Dlt645Client {
-public:
+  public:
     Dlt645Client(transport::ByteLink& link, LinkTiming timing) : link_(link), timing_(timing) {}
 
     Expected<dlt645::Value, ReadError> read(const dlt645::Address& meter,
@@ -52,7 +52,7 @@ public:
     const LinkCounters& counters() const { return counters_; }
     void restore_counters(const LinkCounters& c) { counters_ = c; }
 
-private:
+  private:
     using AnswerFilter = std::function<bool(const dlt645::Frame&)>;
     Expected<dlt645::Frame, ReadError> exchange(const dlt645::Bytes& request,
                                                 const AnswerFilter& is_answer);

@@ -12,10 +12,9 @@ namespace ecmgw::cli {
 namespace {
 
 const std::vector<std::string> kStandardSet = {
-    "energy_kwh",           "import_energy_kwh",    "export_energy_kwh",
-    "import_energy_t1_kwh", "import_energy_t2_kwh", "import_energy_t3_kwh",
-    "import_energy_t4_kwh", "voltage_a_v",          "current_a_a",
-    "active_power_kw",      "power_factor",         "frequency_hz",
+    "energy_kwh",           "import_energy_kwh",    "export_energy_kwh",    "import_energy_t1_kwh",
+    "import_energy_t2_kwh", "import_energy_t3_kwh", "import_energy_t4_kwh", "voltage_a_v",
+    "current_a_a",          "active_power_kw",      "power_factor",         "frequency_hz",
     "meter_date",           "meter_time",           "status_word_3"};
 
 nlohmann::json json_value(const dlt645::Value& v) {
@@ -43,7 +42,8 @@ int no_answer(const ReadOptions& o, const transport::ByteLink& link, const bus::
 
 int run_read(const ReadOptions& o) {
     if (o.protocol != "dlt645-2007") {
-        fmt::print(stderr, "ecmgw read: protocol '{}' is not supported yet; supported: dlt645-2007\n",
+        fmt::print(stderr,
+                   "ecmgw read: protocol '{}' is not supported yet; supported: dlt645-2007\n",
                    o.protocol);
         return 1;
     }
@@ -67,7 +67,8 @@ int run_read(const ReadOptions& o) {
         fmt::print(stderr, "ecmgw read: {}\n", link.error().message);
         return 1;
     }
-    bus::Dlt645Client client(**link, {std::chrono::milliseconds(o.timeout_ms), std::chrono::milliseconds(500)});
+    bus::Dlt645Client client(
+        **link, {std::chrono::milliseconds(o.timeout_ms), std::chrono::milliseconds(500)});
 
     if (address->is_wildcard()) {
         auto found = client.read_address();

@@ -75,15 +75,17 @@ bool Ingest::write_batch(const std::vector<store::Reading>& batch) {
 void Ingest::run() {
     std::unique_lock lock(mutex_);
     while (true) {
-        ready_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
+        ready_.wait_for(lock, std::chrono::seconds(1),
+                        [&] { return stopping_ || !queue_.empty(); });
         alive_ns_ = Clock::now().time_since_epoch().count();
         if (queue_.empty()) {
             if (stopping_) return;
             continue;
         }
         const std::size_t n = std::min(queue_.size(), max_batch_);
-        std::vector<store::Reading> batch(std::make_move_iterator(queue_.begin()),
-                                          std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+        std::vector<store::Reading> batch(
+            std::make_move_iterator(queue_.begin()),
+            std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
         lock.unlock();
         const bool ok = write_batch(batch);
         lock.lock();

@@ -15,7 +15,7 @@
 namespace ecmgw::core {
 
 class Ingest final : public ReadingSink {
-public:
+  public:
     // `on_committed` runs after each committed batch (the uplink's wake-up).
     Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch = 2000);
     ~Ingest() override;
@@ -28,7 +28,7 @@ public:
     std::uint64_t committed() const { return committed_.load(); }
     std::chrono::steady_clock::time_point last_alive() const;
 
-private:
+  private:
     void run();
     bool write_batch(const std::vector<store::Reading>& batch);
 

@@ -26,10 +26,10 @@ std::string topic_suffix(const std::string& kind) { return kind + "s"; }
 
 std::string batch_message(const std::string& gateway,
                           const std::vector<store::OutboxRecord>& records) {
-    std::string out = fmt::format(R"({{"gateway":{},"seq":{},"count":{},"{}":[)",
-                                  nlohmann::json(gateway).dump(),
-                                  records.empty() ? 0 : records.front().seq, records.size(),
-                                  records.empty() ? "records" : topic_suffix(records.front().kind));
+    std::string out =
+        fmt::format(R"({{"gateway":{},"seq":{},"count":{},"{}":[)", nlohmann::json(gateway).dump(),
+                    records.empty() ? 0 : records.front().seq, records.size(),
+                    records.empty() ? "records" : topic_suffix(records.front().kind));
     for (std::size_t i = 0; i < records.size(); ++i) {
         if (i > 0) out += ',';
         // Every body is an object we wrote: put the record's seq first inside it.

@@ -19,10 +19,11 @@ std::string reading_body(const store::Reading& r);
 
 // Outbox kinds and the topic suffix each is published under.
 inline constexpr const char* kKindReading = "reading";
-std::string topic_suffix(const std::string& kind);   // "reading" → "readings"
+std::string topic_suffix(const std::string& kind);  // "reading" → "readings"
 
 // One MQTT message for consecutive records of one kind:
 // {"gateway":…,"seq":FIRST,"count":N,"readings":[{"seq":…, …body}, …]}
-std::string batch_message(const std::string& gateway, const std::vector<store::OutboxRecord>& records);
+std::string batch_message(const std::string& gateway,
+                          const std::vector<store::OutboxRecord>& records);
 
 }  // namespace ecmgw::core

@@ -9,7 +9,7 @@
 namespace ecmgw::core {
 
 class ReadingSink {
-public:
+  public:
     virtual ~ReadingSink() = default;
     virtual void accept(std::vector<store::Reading> readings) = 0;
 };

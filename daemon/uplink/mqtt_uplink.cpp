@@ -29,7 +29,8 @@ std::int64_t wall_ms() {
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
     static thread_local std::mt19937 rng{std::random_device{}()};
     std::uniform_real_distribution<double> factor(0.8, 1.2);
-    return std::chrono::milliseconds(static_cast<long>(static_cast<double>(base.count()) * factor(rng)));
+    return std::chrono::milliseconds(
+        static_cast<long>(static_cast<double>(base.count()) * factor(rng)));
 }
 
 }  // namespace

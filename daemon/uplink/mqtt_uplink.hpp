@@ -21,20 +21,20 @@ class async_client;
 namespace ecmgw::store {
 class Store;
 struct OutboxRecord;
-}
+}  // namespace ecmgw::store
 
 namespace ecmgw::uplink {
 
 struct UplinkStats {
     bool connected = false;
-    std::uint64_t messages = 0;   // acknowledged by the broker
+    std::uint64_t messages = 0;  // acknowledged by the broker
     std::uint64_t records = 0;
     std::int64_t last_acked_seq = 0;
     std::string last_error;
 };
 
 class MqttUplink {
-public:
+  public:
     MqttUplink(config::Config cfg, std::filesystem::path database);
     ~MqttUplink();
     void start();
@@ -44,7 +44,7 @@ public:
     UplinkStats stats() const;
     std::chrono::steady_clock::time_point last_alive() const;
 
-private:
+  private:
     void run();
     bool connect(mqtt::async_client& client);
     bool publish_batch(mqtt::async_client& client, store::Store& store);

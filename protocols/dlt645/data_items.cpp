@@ -48,7 +48,8 @@ constexpr std::array kItems{
 }  // namespace
 
 const DataItem* find_data_item(DataId di) {
-    auto it = std::find_if(kItems.begin(), kItems.end(), [di](const DataItem& d) { return d.di == di; });
+    auto it =
+        std::find_if(kItems.begin(), kItems.end(), [di](const DataItem& d) { return d.di == di; });
     return it == kItems.end() ? nullptr : &*it;
 }
 

@@ -18,9 +18,12 @@ Unexpected<Error> sp_failure(const std::string& what, const std::string& device)
 
 sp_parity to_sp_parity(char parity) {
     switch (parity) {
-        case 'E': return SP_PARITY_EVEN;
-        case 'O': return SP_PARITY_ODD;
-        default: return SP_PARITY_NONE;
+        case 'E':
+            return SP_PARITY_EVEN;
+        case 'O':
+            return SP_PARITY_ODD;
+        default:
+            return SP_PARITY_NONE;
     }
 }
 
@@ -30,7 +33,7 @@ unsigned int timeout_arg(std::chrono::milliseconds timeout) {
 }
 
 class LibserialportLink final : public ByteLink {
-public:
+  public:
     LibserialportLink(sp_port* port, SerialSettings settings)
         : port_(port), settings_(std::move(settings)) {}
     ~LibserialportLink() override {
@@ -70,7 +73,7 @@ public:
 
     std::string describe() const override { return transport::describe(settings_); }
 
-private:
+  private:
     sp_port* port_;
     SerialSettings settings_;
 };

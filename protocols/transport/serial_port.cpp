@@ -26,8 +26,8 @@ std::chrono::microseconds character_time(const SerialSettings& s) {
 }
 
 std::string describe(const SerialSettings& s) {
-    return s.device + " " + std::to_string(s.baud) + " " + std::to_string(s.data_bits) +
-           s.parity + std::to_string(s.stop_bits);
+    return s.device + " " + std::to_string(s.baud) + " " + std::to_string(s.data_bits) + s.parity +
+           std::to_string(s.stop_bits);
 }
 
 }  // namespace ecmgw::transport

@@ -20,21 +20,31 @@ Unexpected<Error> errno_failure(const std::string& what, const std::string& devi
 
 speed_t to_speed(int baud) {
     switch (baud) {
-        case 300: return B300;
-        case 600: return B600;
-        case 1200: return B1200;
-        case 2400: return B2400;
-        case 4800: return B4800;
-        case 9600: return B9600;
-        case 19200: return B19200;
-        case 38400: return B38400;
-        case 57600: return B57600;
-        default: return B115200;
+        case 300:
+            return B300;
+        case 600:
+            return B600;
+        case 1200:
+            return B1200;
+        case 2400:
+            return B2400;
+        case 4800:
+            return B4800;
+        case 9600:
+            return B9600;
+        case 19200:
+            return B19200;
+        case 38400:
+            return B38400;
+        case 57600:
+            return B57600;
+        default:
+            return B115200;
     }
 }
 
 class TermiosLink final : public ByteLink {
-public:
+  public:
     TermiosLink(int fd, SerialSettings settings) : fd_(fd), settings_(std::move(settings)) {}
     ~TermiosLink() override { ::close(fd_); }
 
@@ -81,13 +91,14 @@ public:
     }
 
     Result flush_input() override {
-        if (::tcflush(fd_, TCIFLUSH) != 0) return errno_failure("flush failed on", settings_.device);
+        if (::tcflush(fd_, TCIFLUSH) != 0)
+            return errno_failure("flush failed on", settings_.device);
         return {};
     }
 
     std::string describe() const override { return transport::describe(settings_); }
 
-private:
+  private:
     int fd_;
     SerialSettings settings_;
 };

@@ -175,9 +175,12 @@ TEST_CASE("a UTF-8 BOM and CRLF line ends are accepted") {
 }
 
 TEST_CASE("parity accepts N/E/O and the words none/even/odd in any case") {
-    for (auto [text, parity] : {std::pair{"N", Parity::None}, {"E", Parity::Even},
-                                {"O", Parity::Odd}, {"none", Parity::None},
-                                {"EVEN", Parity::Even}, {"Odd", Parity::Odd}}) {
+    for (auto [text, parity] : {std::pair{"N", Parity::None},
+                                {"E", Parity::Even},
+                                {"O", Parity::Odd},
+                                {"none", Parity::None},
+                                {"EVEN", Parity::Even},
+                                {"Odd", Parity::Odd}}) {
         CAPTURE(text);
         const Config c = parse_ok(kGateway + kBus + "parity = \"" + text + "\"\n");
         CHECK(c.buses[0].parity == parity);
@@ -185,8 +188,8 @@ TEST_CASE("parity accepts N/E/O and the words none/even/odd in any case") {
 }
 
 TEST_CASE("every accepted cloud uri form") {
-    for (const char* uri : {"tcp://127.0.0.1:1883", "ssl://broker.example.com:8883",
-                            "mqtt://b:1", "mqtts://b-2.example:65535", "tcp://[::1]:1883"}) {
+    for (const char* uri : {"tcp://127.0.0.1:1883", "ssl://broker.example.com:8883", "mqtt://b:1",
+                            "mqtts://b-2.example:65535", "tcp://[::1]:1883"}) {
         CAPTURE(uri);
         const Config c = parse_ok(kGateway + "[cloud]\nuri = \"" + uri + "\"\n");
         CHECK(c.cloud.uri == uri);
@@ -208,8 +211,8 @@ TEST_CASE("the same address on two different buses is fine") {
 }
 
 TEST_CASE("inline tables in a bus array are the same as [[bus]]") {
-    const Config c = parse_ok("bus = [{ name = \"a\", device = \"/dev/ttyS0\", baud = 1200 }]\n" +
-                              kGateway);
+    const Config c =
+        parse_ok("bus = [{ name = \"a\", device = \"/dev/ttyS0\", baud = 1200 }]\n" + kGateway);
     REQUIRE(c.buses.size() == 1);
     CHECK(c.buses[0].baud == 1200);
 }
@@ -247,13 +250,13 @@ TEST_CASE("unknown key: lists the valid keys and suggests the closest") {
     CHECK(e.key == "bus[1].buad");
     CHECK(has(e.message, "unknown key 'buad'"));
     CHECK(has(e.message, "did you mean 'baud'?"));
-    CHECK(has(e.message, "expected one of: name, device, baud, parity, data_bits, stop_bits, "
-                         "timeout_ms, inter_byte_timeout_ms, gap_ms, retries"));
+    CHECK(has(e.message,
+              "expected one of: name, device, baud, parity, data_bits, stop_bits, "
+              "timeout_ms, inter_byte_timeout_ms, gap_ms, retries"));
 }
 
 TEST_CASE("unknown key: a missing unit suffix or an added word still gets a suggestion") {
-    CHECK(has(only_error(kGateway + kBus + "baudrate = 2400\n").message,
-              "did you mean 'baud'?"));
+    CHECK(has(only_error(kGateway + kBus + "baudrate = 2400\n").message, "did you mean 'baud'?"));
     const ConfigError e = only_error(kGateway + "[cloud]\nkeepalive = 30\n");
     CHECK(e.key == "cloud.keepalive");
     CHECK(e.line == 5);
@@ -269,8 +272,8 @@ TEST_CASE("unknown key far from every known key: no suggestion, just the list") 
 }
 
 TEST_CASE("unknown key in a meter") {
-    const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") +
-                                     "interval = 60\n");
+    const ConfigError e =
+        only_error(kGateway + kBus + meter("E-1", "000000000101") + "interval = 60\n");
     CHECK(e.key == "meter[1].interval");
     CHECK(e.line == 12);
     CHECK(has(e.message, "did you mean 'interval_s'?"));
@@ -363,8 +366,9 @@ TEST_CASE("baud not a standard rate") {
     CHECK(e.line == 7);
     CHECK(e.column == 8);
     CHECK(e.key == "bus[1].baud");
-    CHECK(has(e.message, "found 2401, expected one of 300, 600, 1200, 2400, 4800, 9600, 19200, "
-                         "38400, 57600, 115200"));
+    CHECK(has(e.message,
+              "found 2401, expected one of 300, 600, 1200, 2400, 4800, 9600, 19200, "
+              "38400, 57600, 115200"));
 }
 
 TEST_CASE("parity not N/E/O") {
@@ -498,8 +502,8 @@ TEST_CASE("two meters with the same address on the same bus") {
 }
 
 TEST_CASE("meter kind not electricity/water") {
-    const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") +
-                                     "kind = \"gas\"\n");
+    const ConfigError e =
+        only_error(kGateway + kBus + meter("E-1", "000000000101") + "kind = \"gas\"\n");
     CHECK(e.line == 12);
     CHECK(e.column == 8);
     CHECK(e.key == "meter[1].kind");
@@ -519,9 +523,8 @@ TEST_CASE("unknown quantity names: lists the valid ones") {
 }
 
 TEST_CASE("quantities: wrong types and repeats") {
-    const ConfigErrors errors =
-        errors_of(kGateway + kBus + meter("E-1", "000000000101") +
-                  "quantities = [\"energy_kwh\", 7, \"energy_kwh\"]\n");
+    const ConfigErrors errors = errors_of(kGateway + kBus + meter("E-1", "000000000101") +
+                                          "quantities = [\"energy_kwh\", 7, \"energy_kwh\"]\n");
     INFO(all_errors(errors));
     REQUIRE(errors.size() == 2);
     CHECK(errors[0].key == "meter[1].quantities[2]");
@@ -596,8 +599,8 @@ TEST_CASE("[[gateway]] instead of [gateway]") {
 }
 
 TEST_CASE("timezone that does not exist") {
-    for (const char* bad : {"Asia/Shangai", "Asia", "../../../etc/passwd", "/etc/localtime",
-                            "zone.tab", ""}) {
+    for (const char* bad :
+         {"Asia/Shangai", "Asia", "../../../etc/passwd", "/etc/localtime", "zone.tab", ""}) {
         CAPTURE(bad);
         const ConfigError e =
             only_error(std::string("[gateway]\nid = \"g\"\ntimezone = \"") + bad + "\"\n");
@@ -620,19 +623,16 @@ TEST_CASE("cloud uri not scheme://host:port") {
         const char* uri;
         const char* problem;
     };
-    for (const Case& c : {Case{"127.0.0.1:1883", "no scheme://"},
-                          Case{"http://b:80", "not tcp, ssl, mqtt or mqtts"},
-                          Case{"tcp://broker", "port is missing"},
-                          Case{"tcp://broker:", "port number after ':' is missing"},
-                          Case{"tcp://broker:0", "not in 1..65535"},
-                          Case{"tcp://broker:70000", "not in 1..65535"},
-                          Case{"tcp://broker:18a3", "not a number"},
-                          Case{"tcp://:1883", "host name is missing"},
-                          Case{"tcp://u:p@broker:1883", "user names"},
-                          Case{"ws://b:80/mqtt", "not tcp"},
-                          Case{"tcp://b:1883/x", "path"},
-                          Case{"tcp://[::1:1883", "closing ']'"},
-                          Case{"tcp://bro ker:1883", "characters"}}) {
+    for (const Case& c :
+         {Case{"127.0.0.1:1883", "no scheme://"},
+          Case{"http://b:80", "not tcp, ssl, mqtt or mqtts"},
+          Case{"tcp://broker", "port is missing"},
+          Case{"tcp://broker:", "port number after ':' is missing"},
+          Case{"tcp://broker:0", "not in 1..65535"}, Case{"tcp://broker:70000", "not in 1..65535"},
+          Case{"tcp://broker:18a3", "not a number"}, Case{"tcp://:1883", "host name is missing"},
+          Case{"tcp://u:p@broker:1883", "user names"}, Case{"ws://b:80/mqtt", "not tcp"},
+          Case{"tcp://b:1883/x", "path"}, Case{"tcp://[::1:1883", "closing ']'"},
+          Case{"tcp://bro ker:1883", "characters"}}) {
         CAPTURE(c.uri);
         const ConfigError e = only_error(kGateway + "[cloud]\nuri = \"" + c.uri + "\"\n");
         CHECK(e.line == 5);
@@ -646,8 +646,7 @@ TEST_CASE("cloud uri not scheme://host:port") {
 TEST_CASE("topic_prefix with wildcards or stray slashes") {
     for (const char* bad : {"ecm/+", "ecm/#", "/ecm", "ecm/", "ecm//v1", "", "$SYS/x", "ecm v1"}) {
         CAPTURE(bad);
-        const ConfigError e =
-            only_error(kGateway + "[cloud]\ntopic_prefix = \"" + bad + "\"\n");
+        const ConfigError e = only_error(kGateway + "[cloud]\ntopic_prefix = \"" + bad + "\"\n");
         CHECK(e.key == "cloud.topic_prefix");
         CHECK(e.line == 5);
         CHECK(has(e.message, std::string("found \"") + bad + "\""));
@@ -657,28 +656,28 @@ TEST_CASE("topic_prefix with wildcards or stray slashes") {
 
 TEST_CASE("client_id with spaces or too long") {
     CHECK(only_error(kGateway + "[cloud]\nclient_id = \"my box\"\n").key == "cloud.client_id");
-    CHECK(has(only_error(kGateway + "[cloud]\nclient_id = \"" + std::string(129, 'c') + "\"\n")
-                  .message,
-              "longer than 128"));
+    CHECK(has(
+        only_error(kGateway + "[cloud]\nclient_id = \"" + std::string(129, 'c') + "\"\n").message,
+        "longer than 128"));
 }
 
 TEST_CASE("many mistakes are reported together, in file order") {
     const std::string text =
-        "[gateway]\n"                       // 1
-        "id = \"gw-0001\"\n"                // 2
-        "timezone = \"UTC\"\n"              // 3
-        "[[meter]]\n"                       // 4
-        "id = \"E-1\"\n"                    // 5
-        "bus = \"nowhere\"\n"               // 6
-        "protocol = \"dlt645-2007\"\n"      // 7
-        "address = \"1\"\n"                 // 8
-        "[[bus]]\n"                         // 9
-        "name = \"floor1\"\n"               // 10
-        "device = \"/dev/ttyUSB0\"\n"       // 11
-        "baud = 2401\n"                     // 12
-        "parity = \"X\"\n"                  // 13
-        "[cloud]\n"                         // 14
-        "keepalive_s = 1\n";                // 15
+        "[gateway]\n"                   // 1
+        "id = \"gw-0001\"\n"            // 2
+        "timezone = \"UTC\"\n"          // 3
+        "[[meter]]\n"                   // 4
+        "id = \"E-1\"\n"                // 5
+        "bus = \"nowhere\"\n"           // 6
+        "protocol = \"dlt645-2007\"\n"  // 7
+        "address = \"1\"\n"             // 8
+        "[[bus]]\n"                     // 9
+        "name = \"floor1\"\n"           // 10
+        "device = \"/dev/ttyUSB0\"\n"   // 11
+        "baud = 2401\n"                 // 12
+        "parity = \"X\"\n"              // 13
+        "[cloud]\n"                     // 14
+        "keepalive_s = 1\n";            // 15
     const ConfigErrors errors = errors_of(text);
     INFO(all_errors(errors));
     REQUIRE(errors.size() == 5);

@@ -33,7 +33,7 @@ namespace {
 
 // A fresh directory under /tmp per test, removed afterwards.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = "/tmp/ecmgw-store-test-XXXXXX";
         REQUIRE(mkdtemp(pattern.data()) != nullptr);
@@ -47,7 +47,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     fs::path db() const { return path_ / "ecmgw.db"; }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -128,8 +128,9 @@ TEST_CASE("open creates the schema with durable pragmas, and reopening keeps it"
         CHECK(scalar_text(*store, "PRAGMA journal_mode") == "wal");
         CHECK(scalar(*store, "PRAGMA synchronous") == 2);  // FULL
         CHECK(scalar(*store, "PRAGMA foreign_keys") == 1);
-        CHECK(scalar(*store, "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                             "('readings', 'outbox', 'sequence', 'readings_meter_ts')") == 4);
+        CHECK(scalar(*store,
+                     "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                     "('readings', 'outbox', 'sequence', 'readings_meter_ts')") == 4);
         CHECK(*store->last_seq() == 0);
         CHECK(*store->reading_count() == 0);
         commit_batch(*store, 0, 3);
@@ -187,7 +188,8 @@ TEST_CASE("1000 readings and outbox records in one transaction are all visible a
     auto readings = store->query_readings("", 0, std::numeric_limits<std::int64_t>::max());
     REQUIRE(readings.has_value());
     REQUIRE(readings->size() == 1000);
-    for (int i = 0; i < 1000; ++i) CHECK((*readings)[static_cast<std::size_t>(i)] == make_reading(i));
+    for (int i = 0; i < 1000; ++i)
+        CHECK((*readings)[static_cast<std::size_t>(i)] == make_reading(i));
 }
 
 TEST_CASE("a transaction dropped without commit leaves nothing behind") {
@@ -320,9 +322,9 @@ TEST_CASE("peek_outbox respects after_seq, max_records and max_bytes") {
     CHECK(seqs_of(*store->peek_outbox(0, 3, 1000)) == V{1, 2, 3});
     CHECK(seqs_of(*store->peek_outbox(7, 100, 1000)) == V{8, 9, 10});
     CHECK(seqs_of(*store->peek_outbox(10, 100, 1000)).empty());
-    CHECK(seqs_of(*store->peek_outbox(2, 100, 30)) == V{3, 4, 5});   // exactly fits
-    CHECK(seqs_of(*store->peek_outbox(2, 100, 29)) == V{3, 4});      // would exceed
-    CHECK(seqs_of(*store->peek_outbox(2, 100, 1)) == V{3});          // at least one
+    CHECK(seqs_of(*store->peek_outbox(2, 100, 30)) == V{3, 4, 5});  // exactly fits
+    CHECK(seqs_of(*store->peek_outbox(2, 100, 29)) == V{3, 4});     // would exceed
+    CHECK(seqs_of(*store->peek_outbox(2, 100, 1)) == V{3});         // at least one
     CHECK(seqs_of(*store->peek_outbox(2, 100, 0)) == V{3});
     CHECK(seqs_of(*store->peek_outbox(2, 0, 1000)).empty());
     CHECK((*store->peek_outbox(4, 1, 100)).front().body == std::string(10, 'e'));
@@ -349,7 +351,12 @@ TEST_CASE("decimal values round-trip exactly, scale and sign included") {
     TempDir dir;
     auto store = open_store(dir.db());
     const std::vector<Decimal> values = {
-        {12345, 2}, {-500, 3}, {0, 0}, {0, 4}, {-1, 0}, {5, 30},
+        {12345, 2},
+        {-500, 3},
+        {0, 0},
+        {0, 4},
+        {-1, 0},
+        {5, 30},
         {std::numeric_limits<std::int64_t>::min(), 0},
         {std::numeric_limits<std::int64_t>::max(), 18},
     };
@@ -371,9 +378,9 @@ TEST_CASE("decimal values round-trip exactly, scale and sign included") {
     }
 
     // Text as a meter sends it, leading zeros and all, parses to the exact value.
-    REQUIRE(exec_raw(*store, "INSERT INTO readings (meter, ts_ms, quantity, value) "
-                             "VALUES ('Z', 1, 'q', '000123.45'), ('Z', 2, 'q', '-007.50')") ==
-            SQLITE_OK);
+    REQUIRE(exec_raw(*store,
+                     "INSERT INTO readings (meter, ts_ms, quantity, value) "
+                     "VALUES ('Z', 1, 'q', '000123.45'), ('Z', 2, 'q', '-007.50')") == SQLITE_OK);
     auto raw = store->query_readings("Z", 0, 100);
     REQUIRE(raw.has_value());
     REQUIRE(raw->size() == 2);
@@ -386,13 +393,15 @@ TEST_CASE("decimal values round-trip exactly, scale and sign included") {
     for (const char* bad : {"1e5", "12a", ".5", "5.", "1.2.3", "1-2", "", "-", " 1", "0x10"}) {
         CAPTURE(bad);
         const std::string sql =
-            std::string("INSERT INTO readings (meter, ts_ms, quantity, value) VALUES ('Z', 3, 'q', '") +
+            std::string(
+                "INSERT INTO readings (meter, ts_ms, quantity, value) VALUES ('Z', 3, 'q', '") +
             bad + "')";
         CHECK(exec_raw(*store, sql.c_str()) != SQLITE_OK);
     }
 }
 
-TEST_CASE("query_readings filters by meter and half-open time range; latest_reading picks the newest") {
+TEST_CASE(
+    "query_readings filters by meter and half-open time range; latest_reading picks the newest") {
     TempDir dir;
     auto store = open_store(dir.db());
     {
@@ -475,7 +484,8 @@ TEST_CASE("two connections on two threads: everything written is seen once, in o
             auto t = ingest->begin();
             if (!t) return report(t.error().message);
             for (int i = written; i < written + n; ++i) {
-                if (auto r = t->insert_reading(make_reading(i)); !r) return report(r.error().message);
+                if (auto r = t->insert_reading(make_reading(i)); !r)
+                    return report(r.error().message);
                 if (auto s = t->append_outbox("reading", body_of(i), i); !s)
                     return report(s.error().message);
             }
@@ -496,7 +506,8 @@ TEST_CASE("two connections on two threads: everything written is seen once, in o
             }
             for (const auto& rec : *batch) {
                 if (rec.seq != acked + 1)
-                    return report("seq " + std::to_string(rec.seq) + " after " + std::to_string(acked));
+                    return report("seq " + std::to_string(rec.seq) + " after " +
+                                  std::to_string(acked));
                 if (rec.body != body_of(static_cast<int>(acked)))
                     return report("wrong body at seq " + std::to_string(rec.seq));
                 acked = rec.seq;
@@ -562,8 +573,9 @@ std::int64_t check_invariants(const fs::path& db, std::int64_t acknowledged) {
     CHECK(stats.first_seq == 1);
     CHECK(stats.last_seq == counter);
     CHECK(stats.count == stats.last_seq - stats.first_seq + 1);  // gap-free
-    CHECK(scalar(*store, "SELECT count(*) FROM outbox o WHERE seq > 1 AND NOT EXISTS "
-                         "(SELECT 1 FROM outbox p WHERE p.seq = o.seq - 1)") == 0);
+    CHECK(scalar(*store,
+                 "SELECT count(*) FROM outbox o WHERE seq > 1 AND NOT EXISTS "
+                 "(SELECT 1 FROM outbox p WHERE p.seq = o.seq - 1)") == 0);
     CHECK(*store->reading_count() ==
           scalar(*store, "SELECT count(*) FROM outbox WHERE kind = 'reading'"));
     return counter;

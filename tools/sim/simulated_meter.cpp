@@ -96,7 +96,8 @@ Answer SimulatedMeter::normal(std::uint8_t function, dlt645::Bytes data) const {
     return Answer{dlt645::Frame{spec_.address,
                                 static_cast<std::uint8_t>(function | dlt645::kDirectionFromMeter),
                                 std::move(data)},
-                  nullptr, {}};
+                  nullptr,
+                  {}};
 }
 
 Answer SimulatedMeter::abnormal(std::uint8_t function, std::uint8_t error_word) const {
@@ -104,7 +105,8 @@ Answer SimulatedMeter::abnormal(std::uint8_t function, std::uint8_t error_word) 
                                 static_cast<std::uint8_t>(function | dlt645::kDirectionFromMeter |
                                                           dlt645::kAbnormal),
                                 {error_word}},
-                  nullptr, {}};
+                  nullptr,
+                  {}};
 }
 
 Answer SimulatedMeter::answer_read(const dlt645::Frame& request) const {
@@ -131,14 +133,24 @@ Answer SimulatedMeter::answer_control(const dlt645::Frame& request) {
     constexpr std::uint8_t function = static_cast<std::uint8_t>(dlt645::Function::Control);
     if (request.data.size() < 16) return abnormal(function, dlt645::kErrOther);
     switch (request.data[8]) {  // N1, after the password and the operator code
-        case 0x1A: relay_open_ = true; break;
+        case 0x1A:
+            relay_open_ = true;
+            break;
         case 0x1B:
-        case 0x1C: relay_open_ = false; break;
-        case 0x2A: alarm_ = true; break;
-        case 0x2B: alarm_ = false; break;
+        case 0x1C:
+            relay_open_ = false;
+            break;
+        case 0x2A:
+            alarm_ = true;
+            break;
+        case 0x2B:
+            alarm_ = false;
+            break;
         case 0x3A:
-        case 0x3B: break;
-        default: return abnormal(function, dlt645::kErrOther);
+        case 0x3B:
+            break;
+        default:
+            return abnormal(function, dlt645::kErrOther);
     }
     return normal(function, {});
 }
@@ -161,7 +173,8 @@ std::optional<Answer> SimulatedMeter::answer(const dlt645::Frame& request) {
                                    (request.data[3] >> 4) * 10 + (request.data[3] & 0x0F),
                                    (request.data[2] >> 4) * 10 + (request.data[2] & 0x0F),
                                    (request.data[1] >> 4) * 10 + (request.data[1] & 0x0F),
-                                   (request.data[0] >> 4) * 10 + (request.data[0] & 0x0F), 0};
+                                   (request.data[0] >> 4) * 10 + (request.data[0] & 0x0F),
+                                   0};
                 clock_offset_ms_ = from_datetime(t) - now_ms_;
             }
             return std::nullopt;  // broadcasts are never answered

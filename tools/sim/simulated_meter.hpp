@@ -13,7 +13,7 @@ namespace ecmgw::sim {
 struct MeterSpec {
     dlt645::Address address;
     std::int64_t initial_energy_centikwh = 0;  // 0.01 kWh units
-    std::int64_t load_w = 1000;                 // constant load while the relay is closed
+    std::int64_t load_w = 1000;                // constant load while the relay is closed
 };
 
 // An answer the meter sends, and what it reported (for the answer log).
@@ -24,7 +24,7 @@ struct Answer {
 };
 
 class SimulatedMeter {
-public:
+  public:
     explicit SimulatedMeter(const MeterSpec& spec);
 
     // Moves the meter's clock to `now_ms` (simulated Unix time, ms), accruing energy.
@@ -37,7 +37,7 @@ public:
     std::int64_t energy_centikwh() const { return millijoules_ / kMillijoulesPerCentiKwh; }
     bool relay_open() const { return relay_open_; }
 
-private:
+  private:
     // Energy in mJ = W × ms, so no fraction of a joule is lost at each clock step.
     static constexpr std::int64_t kMillijoulesPerCentiKwh = 36'000'000;
     dlt645::Value value_of(const dlt645::DataItem& item) const;

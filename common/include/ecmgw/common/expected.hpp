@@ -25,13 +25,11 @@ Unexpected<std::decay_t<E>> unexpected(E&& e) {
     return {std::forward<E>(e)};
 }
 
-inline Unexpected<Error> fail(std::string message) {
-    return {Error{std::move(message)}};
-}
+inline Unexpected<Error> fail(std::string message) { return {Error{std::move(message)}}; }
 
 template <class T, class E = Error>
 class [[nodiscard]] Expected {
-public:
+  public:
     Expected(const T& v) : v_(std::in_place_index<0>, v) {}
     Expected(T&& v) : v_(std::in_place_index<0>, std::move(v)) {}
     template <class G, class = std::enable_if_t<std::is_constructible_v<E, G>>>
@@ -40,34 +38,55 @@ public:
     bool has_value() const { return v_.index() == 0; }
     explicit operator bool() const { return has_value(); }
 
-    T& value() & { assert(has_value()); return std::get<0>(v_); }
-    const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-    T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+    T& value() & {
+        assert(has_value());
+        return std::get<0>(v_);
+    }
+    const T& value() const& {
+        assert(has_value());
+        return std::get<0>(v_);
+    }
+    T&& value() && {
+        assert(has_value());
+        return std::get<0>(std::move(v_));
+    }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-    E& error() & { assert(!has_value()); return std::get<1>(v_); }
-    const E& error() const& { assert(!has_value()); return std::get<1>(v_); }
+    E& error() & {
+        assert(!has_value());
+        return std::get<1>(v_);
+    }
+    const E& error() const& {
+        assert(!has_value());
+        return std::get<1>(v_);
+    }
 
-private:
+  private:
     std::variant<T, E> v_;
 };
 
 template <class E>
 class [[nodiscard]] Expected<void, E> {
-public:
+  public:
     Expected() = default;
     template <class G, class = std::enable_if_t<std::is_constructible_v<E, G>>>
     Expected(Unexpected<G> u) : error_(E(std::move(u.error))), ok_(false) {}
 
     bool has_value() const { return ok_; }
     explicit operator bool() const { return ok_; }
-    E& error() & { assert(!ok_); return error_; }
-    const E& error() const& { assert(!ok_); return error_; }
+    E& error() & {
+        assert(!ok_);
+        return error_;
+    }
+    const E& error() const& {
+        assert(!ok_);
+        return error_;
+    }
 
-private:
+  private:
     E error_{};
     bool ok_ = true;
 };

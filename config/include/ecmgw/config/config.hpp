@@ -13,7 +13,7 @@
 namespace ecmgw::config {
 
 struct GatewayConfig {
-    std::string id;                          // [A-Za-z0-9_-]{1,64}; used in MQTT topics
+    std::string id;  // [A-Za-z0-9_-]{1,64}; used in MQTT topics
     std::filesystem::path data_dir = "/var/lib/ecmgw";
     std::string timezone = "Asia/Shanghai";  // IANA name
 };
@@ -21,10 +21,10 @@ struct GatewayConfig {
 struct CloudConfig {
     std::string uri = "tcp://127.0.0.1:1883";  // tcp://host:port, ssl://… in later issues
     std::string topic_prefix = "ecm/v1";
-    std::string client_id;                     // default: "ecmgw-" + gateway id
-    int keepalive_s = 30;                      // 5..3600
-    int batch_max_records = 200;               // 1..10000 records per MQTT message
-    int batch_max_delay_ms = 1000;             // 0..60000: how long a part batch waits
+    std::string client_id;          // default: "ecmgw-" + gateway id
+    int keepalive_s = 30;           // 5..3600
+    int batch_max_records = 200;    // 1..10000 records per MQTT message
+    int batch_max_delay_ms = 1000;  // 0..60000: how long a part batch waits
 };
 
 enum class Parity { None, Even, Odd };
@@ -32,14 +32,14 @@ enum class Parity { None, Even, Odd };
 struct BusConfig {
     std::string name;
     std::string device;
-    int baud = 2400;          // 300..115200, one of the standard rates
+    int baud = 2400;  // 300..115200, one of the standard rates
     Parity parity = Parity::Even;
-    int data_bits = 8;        // 7 or 8
-    int stop_bits = 1;        // 1 or 2
-    int timeout_ms = 600;     // response timeout, 50..10000
+    int data_bits = 8;                // 7 or 8
+    int stop_bits = 1;                // 1 or 2
+    int timeout_ms = 600;             // response timeout, 50..10000
     int inter_byte_timeout_ms = 500;  // gap inside one answer, 10..5000 (DL/T 645 Tb)
-    int gap_ms = 20;          // quiet time between a response and the next request, 0..2000
-    int retries = 1;          // extra attempts after a timeout, 0..5
+    int gap_ms = 20;                  // quiet time between a response and the next request, 0..2000
+    int retries = 1;                  // extra attempts after a timeout, 0..5
 };
 
 enum class Protocol { Dlt645_2007 };
@@ -47,11 +47,11 @@ enum class MeterKind { Electricity, Water };
 
 struct MeterConfig {
     std::string id;
-    std::string bus;          // a [[bus]] name
+    std::string bus;  // a [[bus]] name
     Protocol protocol = Protocol::Dlt645_2007;
-    std::string address;      // 12 digits for DL/T 645
+    std::string address;  // 12 digits for DL/T 645
     MeterKind kind = MeterKind::Electricity;
-    int interval_s = 60;      // 1..86400
+    int interval_s = 60;  // 1..86400
     // Quantities to read each interval (names from the protocol's data items);
     // empty = the protocol's default set for the kind.
     std::vector<std::string> quantities;
@@ -71,8 +71,8 @@ struct Config {
 // One mistake in a config file.
 struct ConfigError {
     std::string file;
-    int line = 0;    // 1-based; 0 when the mistake has no place (e.g. file missing)
-    int column = 0;  // 1-based
+    int line = 0;         // 1-based; 0 when the mistake has no place (e.g. file missing)
+    int column = 0;       // 1-based
     std::string key;      // dotted path: "bus[1].baud", "meter[3].address"
     std::string message;  // what was found and what was expected
 

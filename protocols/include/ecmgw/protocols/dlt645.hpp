@@ -26,8 +26,8 @@ struct Address {
     // "202012345678" (12 decimal digits, most significant first). Also accepts
     // "AAAAAAAAAAAA" (wildcard) and "999999999999" (broadcast).
     static Expected<Address> parse(std::string_view digits);
-    static Address wildcard();   // AA AA AA AA AA AA
-    static Address broadcast();  // 99 99 99 99 99 99
+    static Address wildcard();      // AA AA AA AA AA AA
+    static Address broadcast();     // 99 99 99 99 99 99
     std::string to_string() const;  // 12 digits, most significant first
     bool is_wildcard() const;
     bool is_broadcast() const;
@@ -100,8 +100,8 @@ enum class ScanStatus {
 
 struct ScanResult {
     ScanStatus status = ScanStatus::NoFrame;
-    std::size_t skipped = 0;  // bytes before the frame: wake-up FE, noise
-    std::size_t length = 0;   // the frame's length from 68 to 16, when Complete
+    std::size_t skipped = 0;          // bytes before the frame: wake-up FE, noise
+    std::size_t length = 0;           // the frame's length from 68 to 16, when Complete
     std::size_t checksum_errors = 0;  // candidates that had the structure but a bad CS or end byte
     Frame frame;
 };
@@ -124,11 +124,11 @@ enum ErrorBits : std::uint8_t {
 };
 
 enum class AnswerErrorKind {
-    WrongAddress,    // answered by another meter than asked
-    WrongFunction,   // not an answer to the request's function
-    WrongDataId,     // answer for another DI
-    Malformed,       // too short or lengths not matching the DI's format
-    Abnormal,        // the meter's abnormal answer; see error_word
+    WrongAddress,   // answered by another meter than asked
+    WrongFunction,  // not an answer to the request's function
+    WrongDataId,    // answer for another DI
+    Malformed,      // too short or lengths not matching the DI's format
+    Abnormal,       // the meter's abnormal answer; see error_word
 };
 
 struct AnswerError {
@@ -140,7 +140,7 @@ struct AnswerError {
 // The value part of a normal read answer (the DI is checked and stripped).
 struct ReadAnswer {
     DataId di = 0;
-    Bytes value;       // unscrambled, low byte first as on the wire
+    Bytes value;                // unscrambled, low byte first as on the wire
     bool more_follows = false;  // control bit 5: send a follow-up read (0x12)
     // A follow-up answer (0x92, 0xB2) ends with the request's SEQ byte: it is taken off
     // `value` and kept here, so the poller can check the meter answered the right follow-up.
@@ -161,14 +161,14 @@ std::string describe_error_word(std::uint8_t error_word);
 // `is_signed`, the top bit of the highest byte is the sign. Rejects nibbles > 9.
 Expected<Decimal> decode_bcd_decimal(ByteView bytes, std::uint8_t decimals, bool is_signed);
 // The inverse, for the simulator and for tests. Fails when the value does not fit.
-Expected<Bytes> encode_bcd_decimal(const Decimal& value, std::size_t length,
-                                   std::uint8_t decimals, bool is_signed);
+Expected<Bytes> encode_bcd_decimal(const Decimal& value, std::size_t length, std::uint8_t decimals,
+                                   bool is_signed);
 
 enum class ValueFormat {
-    Decimal,     // BCD decimal, see decimals/is_signed
-    Date,        // YYMMDDWW (4 bytes)
-    Time,        // hhmmss (3 bytes)
-    StatusWord,  // 2-byte bit field, low byte first
+    Decimal,       // BCD decimal, see decimals/is_signed
+    Date,          // YYMMDDWW (4 bytes)
+    Time,          // hhmmss (3 bytes)
+    StatusWord,    // 2-byte bit field, low byte first
     AddressValue,  // 6-byte address
 };
 
@@ -192,8 +192,8 @@ std::span<const DataItem> known_data_items();
 // A decoded value: a decimal, a date/time, a status word or an address.
 struct Value {
     ValueFormat format = ValueFormat::Decimal;
-    Decimal number;           // Decimal; StatusWord also sets it (mantissa = word)
-    DateTime when;            // Date (y/m/d/weekday) and Time (h/m/s)
+    Decimal number;  // Decimal; StatusWord also sets it (mantissa = word)
+    DateTime when;   // Date (y/m/d/weekday) and Time (h/m/s)
     std::uint16_t status = 0;
     Address address;
     // "000123.45" style text for people: numbers as decimals, dates as
@@ -209,9 +209,9 @@ Expected<Bytes> encode_value(const DataItem& item, const Value& value);
 
 // Relay bits of status word 3 (04000503).
 struct RelayStatus {
-    bool open = false;            // bit 4: relay open (supply off)
-    bool open_commanded = false;  // bit 6
-    bool pre_trip_alarm = false;  // bit 7
+    bool open = false;              // bit 4: relay open (supply off)
+    bool open_commanded = false;    // bit 6
+    bool pre_trip_alarm = false;    // bit 7
     std::uint8_t prepaid_type = 0;  // bits 8-9
 };
 RelayStatus decode_relay_status(std::uint16_t status_word_3);

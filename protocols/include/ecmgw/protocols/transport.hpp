@@ -12,7 +12,7 @@
 namespace ecmgw::transport {
 
 class ByteLink {
-public:
+  public:
     virtual ~ByteLink() = default;
     // Writes all of `bytes` and waits until they have left the port.
     virtual Result write(std::span<const std::uint8_t> bytes) = 0;

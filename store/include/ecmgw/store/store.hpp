@@ -23,10 +23,10 @@ namespace ecmgw::store {
 
 // One decoded value of one meter at one time.
 struct Reading {
-    std::string meter;      // config meter id, e.g. "E-0101"
-    std::int64_t ts_ms = 0; // Unix time in milliseconds (UTC), when it was read
-    std::string quantity;   // "energy_kwh", "voltage_a_v", ...
-    Decimal value;          // exact, as the meter sent it
+    std::string meter;       // config meter id, e.g. "E-0101"
+    std::int64_t ts_ms = 0;  // Unix time in milliseconds (UTC), when it was read
+    std::string quantity;    // "energy_kwh", "voltage_a_v", ...
+    Decimal value;           // exact, as the meter sent it
     friend bool operator==(const Reading&, const Reading&) = default;
 };
 
@@ -34,8 +34,8 @@ struct Reading {
 // increasing per gateway, across restarts and crashes.
 struct OutboxRecord {
     std::int64_t seq = 0;
-    std::string kind;   // "reading", later "ledger", "event", "ack"
-    std::string body;   // JSON object text of the record (without gateway/seq)
+    std::string kind;  // "reading", later "ledger", "event", "ack"
+    std::string body;  // JSON object text of the record (without gateway/seq)
     std::int64_t created_ms = 0;
 };
 
@@ -55,7 +55,7 @@ struct Statements;  // the per-connection prepared-statement cache (store.cpp)
 // durable until commit(); destroying it uncommitted rolls everything back.
 // It must not outlive the Store that began it; one at a time per Store.
 class Transaction {
-public:
+  public:
     Transaction(Transaction&&) noexcept;
     Transaction& operator=(Transaction&&) = delete;
     ~Transaction();
@@ -66,7 +66,7 @@ public:
                                          std::int64_t created_ms);
     Result commit();
 
-private:
+  private:
     friend class Store;
     explicit Transaction(Store& store);
     Store* store_;
@@ -77,7 +77,7 @@ private:
 };
 
 class Store {
-public:
+  public:
     // Opens (creating when needed) the database at `path` and migrates it to
     // the current schema. The directory must exist.
     static Expected<std::unique_ptr<Store>> open(const std::filesystem::path& path);
@@ -109,7 +109,7 @@ public:
 
     sqlite3* handle() { return db_; }
 
-private:
+  private:
     friend class Transaction;
     explicit Store(sqlite3* db);
     Result prepare_statements();
