@@ -5,62 +5,52 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "bus/frame_exchange.hpp"
+#include "bus/link_types.hpp"
 #include "ecmgw/protocols/dlt645.hpp"
 #include "ecmgw/protocols/transport.hpp"
 
 namespace ecmgw::bus {
 
-struct LinkTiming {
-    std::chrono::milliseconds response_timeout{600};  // request sent → first byte (Td ≤ 500 ms)
-    std::chrono::milliseconds inter_byte_timeout{500};  // between bytes of one answer (Tb)
-};
-
-enum class ReadFailure {
-    Timeout,    // nothing came back
-    Garbled,    // bytes came back but no valid frame for us
-    Refused,    // the meter's abnormal answer (no such data, unauthorised, …)
-    Mismatch,   // a valid frame that does not answer the request (wrong DI, function)
-    LinkError,  // the port itself failed
-};
-
-struct ReadError {
-    ReadFailure kind = ReadFailure::Timeout;
-    std::string message;
-};
-
-struct LinkCounters {
-    std::uint64_t requests = 0;
-    std::uint64_t answers = 0;
-    std::uint64_t timeouts = 0;
-    std::uint64_t noise_bytes = 0;  // bytes that were neither wake-up nor frame
-    std::uint64_t checksum_errors = 0;
-    std::uint64_t foreign_frames = 0;  // valid frames from another meter or an echo
-};
-
 class Dlt645Client {
   public:
-    Dlt645Client(transport::ByteLink& link, LinkTiming timing) : link_(link), timing_(timing) {}
+    // A client with counters of its own (the technician's commands).
+    Dlt645Client(transport::ByteLink& link, LinkTiming timing)
+        : own_(std::make_unique<Owned>(link, timing)), ex_(own_->exchange) {}
+    // A client on a bus's shared exchange, so the bus counts every request.
+    explicit Dlt645Client(Exchange& exchange) : ex_(exchange) {}
 
     Expected<dlt645::Value, ReadError> read(const dlt645::Address& meter,
                                             const dlt645::DataItem& item);
+    // The value bytes of `di` as the meter sent them (block reads split them).
+    Expected<dlt645::ReadAnswer, ReadError> read_raw(const dlt645::Address& meter,
+                                                     dlt645::DataId di);
     Expected<dlt645::Address, ReadError> read_address();
     // Broadcast frames are never answered: sends and returns.
     Result broadcast_time(const dlt645::DateTime& when);
 
-    const LinkCounters& counters() const { return counters_; }
-    void restore_counters(const LinkCounters& c) { counters_ = c; }
+    const LinkCounters& counters() const { return ex_.counters; }
+    void restore_counters(const LinkCounters& c) { ex_.counters = c; }
+    std::chrono::microseconds last_latency() const { return ex_.last_latency; }
 
   private:
-    using AnswerFilter = std::function<bool(const dlt645::Frame&)>;
-    Expected<dlt645::Frame, ReadError> exchange(const dlt645::Bytes& request,
-                                                const AnswerFilter& is_answer);
-    void account_scan(const dlt645::ScanResult& result, dlt645::ByteView scanned);
+    struct Owned {
+        Owned(transport::ByteLink& link, LinkTiming timing) : exchange{link, timing, counters} {}
+        LinkCounters counters;
+        Exchange exchange;
+    };
+    Expected<dlt645::Frame, ReadError> exchange(
+        const dlt645::Bytes& request, const std::function<bool(const dlt645::Frame&)>& is_answer);
 
-    transport::ByteLink& link_;
-    LinkTiming timing_;
-    LinkCounters counters_;
+    std::unique_ptr<Owned> own_;
+    Exchange& ex_;
 };
+
+// The ReadError for a codec's answer error: abnormal answers are the meter's
+// refusal, everything else a mismatch with the request.
+ReadError from_answer_error(const dlt645::AnswerError& e);
 
 }  // namespace ecmgw::bus

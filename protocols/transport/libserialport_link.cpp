@@ -32,6 +32,19 @@ unsigned int timeout_arg(std::chrono::milliseconds timeout) {
     return timeout.count() < 1 ? 1u : static_cast<unsigned int>(timeout.count());
 }
 
+bool apply_line(sp_port* port, const LineSettings& line) {
+    sp_port_config* config = nullptr;
+    bool ok = sp_new_config(&config) == SP_OK;
+    ok = ok && sp_set_config_baudrate(config, line.baud) == SP_OK;
+    ok = ok && sp_set_config_bits(config, line.data_bits) == SP_OK;
+    ok = ok && sp_set_config_parity(config, to_sp_parity(line.parity)) == SP_OK;
+    ok = ok && sp_set_config_stopbits(config, line.stop_bits) == SP_OK;
+    ok = ok && sp_set_config_flowcontrol(config, SP_FLOWCONTROL_NONE) == SP_OK;
+    ok = ok && sp_set_config(port, config) == SP_OK;
+    sp_free_config(config);
+    return ok;
+}
+
 class LibserialportLink final : public ByteLink {
   public:
     LibserialportLink(sp_port* port, SerialSettings settings)
@@ -73,6 +86,22 @@ class LibserialportLink final : public ByteLink {
 
     std::string describe() const override { return transport::describe(settings_); }
 
+    Result set_line(const LineSettings& line) override {
+        if (line == settings_.line()) return {};
+        if (!apply_line(port_, line)) return sp_failure("cannot configure", settings_.device);
+        settings_.baud = line.baud;
+        settings_.parity = line.parity;
+        settings_.data_bits = line.data_bits;
+        settings_.stop_bits = line.stop_bits;
+        return {};
+    }
+
+    int native_handle() const override {
+        int fd = -1;
+        sp_get_port_handle(port_, &fd);
+        return fd;
+    }
+
   private:
     sp_port* port_;
     SerialSettings settings_;
@@ -90,16 +119,7 @@ Expected<std::unique_ptr<ByteLink>> open_libserialport(const SerialSettings& set
         sp_free_port(port);
         return error;
     }
-    sp_port_config* config = nullptr;
-    bool ok = sp_new_config(&config) == SP_OK;
-    ok = ok && sp_set_config_baudrate(config, settings.baud) == SP_OK;
-    ok = ok && sp_set_config_bits(config, settings.data_bits) == SP_OK;
-    ok = ok && sp_set_config_parity(config, to_sp_parity(settings.parity)) == SP_OK;
-    ok = ok && sp_set_config_stopbits(config, settings.stop_bits) == SP_OK;
-    ok = ok && sp_set_config_flowcontrol(config, SP_FLOWCONTROL_NONE) == SP_OK;
-    ok = ok && sp_set_config(port, config) == SP_OK;
-    sp_free_config(config);
-    if (!ok) {
+    if (!apply_line(port, settings.line())) {
         auto error = sp_failure("cannot configure", settings.device);
         sp_close(port);
         sp_free_port(port);

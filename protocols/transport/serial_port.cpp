@@ -20,7 +20,7 @@ Expected<std::unique_ptr<ByteLink>> open_serial_port(const SerialSettings& setti
     return open_libserialport(settings);
 }
 
-std::chrono::microseconds character_time(const SerialSettings& s) {
+std::chrono::microseconds character_time(const LineSettings& s) {
     const int bits = 1 + s.data_bits + (s.parity == 'N' ? 0 : 1) + s.stop_bits;
     return std::chrono::microseconds(1'000'000LL * bits / (s.baud > 0 ? s.baud : 1));
 }

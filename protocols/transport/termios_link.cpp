@@ -43,6 +43,34 @@ speed_t to_speed(int baud) {
     }
 }
 
+Result apply_line(int fd, const LineSettings& line, const std::string& device) {
+    termios tio{};
+    if (::tcgetattr(fd, &tio) != 0) return errno_failure("not a terminal:", device);
+    ::cfmakeraw(&tio);
+    tio.c_cflag |= CLOCAL | CREAD;
+    tio.c_cflag &= ~static_cast<tcflag_t>(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
+    tio.c_cflag |= line.data_bits == 7 ? CS7 : CS8;
+    if (line.parity != 'N') tio.c_cflag |= PARENB;
+    if (line.parity == 'O') tio.c_cflag |= PARODD;
+    if (line.stop_bits == 2) tio.c_cflag |= CSTOPB;
+    tio.c_cc[VMIN] = 0;
+    tio.c_cc[VTIME] = 0;
+    ::cfsetispeed(&tio, to_speed(line.baud));
+    ::cfsetospeed(&tio, to_speed(line.baud));
+    // A pty has no parity and no character size: the kernel drops PARENB and keeps
+    // CS8, and glibc then may report EINVAL (it does when the pty is opened again).
+    // Neither means anything on a pseudo-terminal, so go on with what a pty holds.
+    bool applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
+    const tcflag_t pty_cflag =
+        (tio.c_cflag & ~static_cast<tcflag_t>(CSIZE | PARENB | PARODD)) | CS8;
+    if (!applied && errno == EINVAL && tio.c_cflag != pty_cflag) {
+        tio.c_cflag = pty_cflag;
+        applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
+    }
+    if (!applied) return errno_failure("cannot configure", device);
+    return {};
+}
+
 class TermiosLink final : public ByteLink {
   public:
     TermiosLink(int fd, SerialSettings settings) : fd_(fd), settings_(std::move(settings)) {}
@@ -98,6 +126,18 @@ class TermiosLink final : public ByteLink {
 
     std::string describe() const override { return transport::describe(settings_); }
 
+    Result set_line(const LineSettings& line) override {
+        if (line == settings_.line()) return {};
+        if (auto r = apply_line(fd_, line, settings_.device); !r) return r;
+        settings_.baud = line.baud;
+        settings_.parity = line.parity;
+        settings_.data_bits = line.data_bits;
+        settings_.stop_bits = line.stop_bits;
+        return {};
+    }
+
+    int native_handle() const override { return fd_; }
+
   private:
     int fd_;
     SerialSettings settings_;
@@ -108,37 +148,9 @@ class TermiosLink final : public ByteLink {
 Expected<std::unique_ptr<ByteLink>> open_termios(const SerialSettings& settings) {
     const int fd = ::open(settings.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return errno_failure("cannot open", settings.device);
-    termios tio{};
-    if (::tcgetattr(fd, &tio) != 0) {
-        auto error = errno_failure("not a terminal:", settings.device);
+    if (auto applied = apply_line(fd, settings.line(), settings.device); !applied) {
         ::close(fd);
-        return error;
-    }
-    ::cfmakeraw(&tio);
-    tio.c_cflag |= CLOCAL | CREAD;
-    tio.c_cflag &= ~static_cast<tcflag_t>(CSIZE | PARENB | PARODD | CSTOPB | CRTSCTS);
-    tio.c_cflag |= settings.data_bits == 7 ? CS7 : CS8;
-    if (settings.parity != 'N') tio.c_cflag |= PARENB;
-    if (settings.parity == 'O') tio.c_cflag |= PARODD;
-    if (settings.stop_bits == 2) tio.c_cflag |= CSTOPB;
-    tio.c_cc[VMIN] = 0;
-    tio.c_cc[VTIME] = 0;
-    ::cfsetispeed(&tio, to_speed(settings.baud));
-    ::cfsetospeed(&tio, to_speed(settings.baud));
-    // A pty has no parity and no character size: the kernel drops PARENB and keeps
-    // CS8, and glibc then may report EINVAL (it does when the pty is opened again).
-    // Neither means anything on a pseudo-terminal, so go on with what a pty holds.
-    bool applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
-    const tcflag_t pty_cflag =
-        (tio.c_cflag & ~static_cast<tcflag_t>(CSIZE | PARENB | PARODD)) | CS8;
-    if (!applied && errno == EINVAL && tio.c_cflag != pty_cflag) {
-        tio.c_cflag = pty_cflag;
-        applied = ::tcsetattr(fd, TCSANOW, &tio) == 0;
-    }
-    if (!applied) {
-        auto error = errno_failure("cannot configure", settings.device);
-        ::close(fd);
-        return error;
+        return unexpected(applied.error());
     }
     return std::unique_ptr<ByteLink>(new TermiosLink(fd, settings));
 }

@@ -142,6 +142,8 @@ class ScriptedLink final : public transport::ByteLink {
     }
 
     std::string describe() const override { return "scripted 2400 8E1"; }
+    Result set_line(const transport::LineSettings&) override { return {}; }
+    int native_handle() const override { return -1; }
 
   private:
     // Moves as much of `from` as fits into `buffer`.
@@ -377,7 +379,7 @@ TEST_CASE("client reports an answer to another function as Mismatch") {
     CHECK(value.error().kind == ReadFailure::Mismatch);
 }
 
-TEST_CASE("client reports a value that is not BCD as Garbled") {
+TEST_CASE("client reports a value that is not BCD as Invalid") {
     const Bytes not_bcd =
         encode_frame(Frame{kMeter1, 0x91, {0x00, 0x00, 0x00, 0x00, 0xAB, 0x00, 0x00, 0x00}}, 0);
     ScriptedLink link;
@@ -386,7 +388,7 @@ TEST_CASE("client reports a value that is not BCD as Garbled") {
 
     const auto value = client.read(kMeter1, item("energy_kwh"));
     REQUIRE_FALSE(value.has_value());
-    CHECK(value.error().kind == ReadFailure::Garbled);
+    CHECK(value.error().kind == ReadFailure::Invalid);
 }
 
 TEST_CASE("client reports silence as Timeout and counts it") {

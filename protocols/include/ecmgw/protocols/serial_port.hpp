@@ -21,6 +21,7 @@ struct SerialSettings {
     char parity = 'E';  // 'N', 'E', 'O'
     int data_bits = 8;
     int stop_bits = 1;
+    LineSettings line() const { return {baud, parity, data_bits, stop_bits}; }
 };
 
 // Opens `settings.device`, choosing the back end as described above.
@@ -35,7 +36,10 @@ bool is_pseudo_terminal(const std::string& device);
 
 // Time one character takes on the wire (start, data, parity and stop bits),
 // for inter-frame gaps and wire-time figures.
-std::chrono::microseconds character_time(const SerialSettings& settings);
+std::chrono::microseconds character_time(const LineSettings& line);
+inline std::chrono::microseconds character_time(const SerialSettings& s) {
+    return character_time(s.line());
+}
 
 std::string describe(const SerialSettings& settings);  // "/dev/ttyUSB0 2400 8E1"
 
