@@ -6,222 +6,81 @@
 // toml++'s exceptions are caught at the edge and turned into ConfigErrors.
 #include "ecmgw/config/config.hpp"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
-#include <sstream>
-#include <system_error>
 #include <utility>
 
 #include "ecmgw/protocols/dlt645.hpp"
+#include "ecmgw/protocols/dlt645_1997.hpp"
+#include "toml_check.hpp"
 
 namespace ecmgw::config {
 
 namespace {
 
+using namespace check;
+
 // ---------------------------------------------------------------------------
 // The schema: every key each table may hold, in the order the docs list them.
-
-using Keys = std::span<const std::string_view>;
+// New keys go at the end of each list, so messages that list them stay stable.
 
 constexpr std::array<std::string_view, 4> kRootKeys{"gateway", "cloud", "bus", "meter"};
-constexpr std::array<std::string_view, 3> kGatewayKeys{"id", "data_dir", "timezone"};
+constexpr std::array<std::string_view, 4> kGatewayKeys{"id", "data_dir", "timezone",
+                                                       "profiles_dir"};
 constexpr std::array<std::string_view, 6> kCloudKeys{
     "uri", "topic_prefix", "client_id", "keepalive_s", "batch_max_records", "batch_max_delay_ms"};
-constexpr std::array<std::string_view, 10> kBusKeys{
-    "name",      "device",    "baud",       "parity",
-    "data_bits", "stop_bits", "timeout_ms", "inter_byte_timeout_ms",
-    "gap_ms",    "retries"};
-constexpr std::array<std::string_view, 7> kMeterKeys{"id",   "bus",        "protocol",  "address",
-                                                     "kind", "interval_s", "quantities"};
+constexpr std::array<std::string_view, 15> kBusKeys{"name",
+                                                    "device",
+                                                    "baud",
+                                                    "parity",
+                                                    "data_bits",
+                                                    "stop_bits",
+                                                    "timeout_ms",
+                                                    "inter_byte_timeout_ms",
+                                                    "gap_ms",
+                                                    "retries",
+                                                    "transport",
+                                                    "host",
+                                                    "port",
+                                                    "framing",
+                                                    "time_sync_interval_s"};
+constexpr std::array<std::string_view, 20> kMeterKeys{
+    "id",         "bus",        "protocol",  "address",         "kind",
+    "interval_s", "quantities", "unit",      "profile",         "meter_type",
+    "baud",       "parity",     "data_bits", "stop_bits",       "timeout_ms",
+    "password",   "privilege",  "operator",  "control_valid_s", "relay"};
 
-constexpr std::array<int, 10> kStandardBauds{300,  600,   1200,  2400,  4800,
-                                             9600, 19200, 38400, 57600, 115200};
 constexpr std::array<int, 2> kDataBits{7, 8};
 constexpr std::array<int, 2> kStopBits{1, 2};
 
 constexpr std::string_view kDlt645_2007 = "dlt645-2007";
-constexpr std::array<std::string_view, 1> kProtocols{kDlt645_2007};
+constexpr std::string_view kDlt645_1997 = "dlt645-1997";
+constexpr std::string_view kCjt188 = "cjt188";
+constexpr std::string_view kModbus = "modbus";
+constexpr std::array<std::string_view, 4> kProtocols{kDlt645_2007, kDlt645_1997, kCjt188, kModbus};
 constexpr std::array<std::string_view, 2> kKinds{"electricity", "water"};
+constexpr std::array<std::string_view, 6> kMeterTypes{
+    "cold_water", "hot_water", "drinking_water", "reclaimed_water", "heat", "gas"};
+constexpr std::array<std::string_view, 2> kTransports{"serial", "tcp"};
+constexpr std::array<std::string_view, 2> kFramings{"rtu", "tcp"};
+
+// What CJ/T 188 meters report (codec: protocols/cjt188, frame 901F and the status word).
+constexpr std::array<std::string_view, 4> kCjt188Quantities{"volume_m3", "settlement_volume_m3",
+                                                            "valve_state", "battery_low"};
 
 constexpr std::string_view kZoneinfoDir = "/usr/share/zoneinfo/";
-// A config file is a few kilobytes; the cap stops a wrong path such as
-// /dev/zero from eating the box's memory.
-constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
-constexpr std::size_t kMaxIdLength = 64;
 constexpr std::size_t kMaxClientIdLength = 128;
 
 // ---------------------------------------------------------------------------
-// Text helpers for messages.
-
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-    return lowercase(a) == lowercase(b);
-}
-
-// A value as the technician wrote it, in double quotes, escaped and shortened
-// so that a stray binary blob cannot flood the terminal.
-std::string in_quotes(std::string_view s) {
-    constexpr std::size_t kMaxShown = 60;
-    bool cut = false;
-    if (s.size() > kMaxShown) {
-        std::size_t end = kMaxShown;
-        // Never split a UTF-8 sequence: back up over continuation bytes.
-        while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-        s = s.substr(0, end);
-        cut = true;
-    }
-    std::string out = "\"";
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20 || u == 0x7F) {
-            static constexpr char kHex[] = "0123456789ABCDEF";
-            out += "\\x";
-            out += kHex[u >> 4];
-            out += kHex[u & 0x0F];
-        } else {
-            out += c;
-        }
-    }
-    out += cut ? "…\"" : "\"";
-    return out;
-}
-
-template <class Range>
-std::string join(const Range& items, std::string_view separator = ", ") {
-    std::ostringstream out;
-    bool first = true;
-    for (const auto& item : items) {
-        if (!first) out << separator;
-        out << item;
-        first = false;
-    }
-    return out.str();
-}
-
-std::string quoted_list(Keys items) {
-    std::vector<std::string> q;
-    for (std::string_view item : items) q.push_back(in_quotes(item));
-    return join(q);
-}
-
-// Optimal string alignment distance: like Levenshtein, but a swap of two
-// neighbouring letters ("buad") counts as one typo, as a person would count it.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    const std::size_t n = a.size();
-    const std::size_t m = b.size();
-    std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-    for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-    for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-    for (std::size_t i = 1; i <= n; ++i) {
-        for (std::size_t j = 1; j <= m; ++j) {
-            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    return d[n][m];
-}
-
-// The key the technician probably meant. Besides small typos, a word that
-// only adds or drops a suffix counts ("baudrate" → "baud", "timeout" →
-// "timeout_ms"): forgetting the unit suffix is the commonest slip.
-std::optional<std::string_view> suggest(std::string_view word, Keys candidates) {
-    const std::string w = lowercase(word);
-    std::optional<std::string_view> best;
-    std::size_t best_distance = 3;
-    for (std::string_view c : candidates) {
-        const std::size_t d = edit_distance(w, c);
-        if (d < best_distance && d < w.size()) {
-            best = c;
-            best_distance = d;
-        }
-    }
-    if (best) return best;
-    constexpr std::size_t kMinStem = 3;
-    std::optional<std::string_view> by_prefix;
-    for (std::string_view c : candidates) {
-        const bool related = (w.size() >= kMinStem && c.starts_with(w)) ||
-                             (c.size() >= kMinStem && std::string_view(w).starts_with(c));
-        if (!related) continue;
-        if (by_prefix) return std::nullopt;  // ambiguous: better no hint than a wrong one
-        by_prefix = c;
-    }
-    return by_prefix;
-}
-
-// What a TOML value is, for "found …" in messages: `string "2400"`, `integer 7`.
-std::string describe(const toml::node& node) {
-    std::ostringstream out;
-    switch (node.type()) {
-        case toml::node_type::string:
-            return "string " + in_quotes(node.as_string()->get());
-        case toml::node_type::integer:
-            return "integer " + std::to_string(node.as_integer()->get());
-        case toml::node_type::floating_point:
-            out << "floating-point number " << *node.as_floating_point();
-            return out.str();
-        case toml::node_type::boolean:
-            return node.as_boolean()->get() ? "boolean true" : "boolean false";
-        case toml::node_type::date:
-            out << "date " << *node.as_date();
-            return out.str();
-        case toml::node_type::time:
-            out << "time " << *node.as_time();
-            return out.str();
-        case toml::node_type::date_time:
-            out << "date-time " << *node.as_date_time();
-            return out.str();
-        case toml::node_type::array:
-            return node.as_array()->is_array_of_tables() ? "an array of tables" : "an array";
-        case toml::node_type::table:
-            return "a table";
-        case toml::node_type::none:
-            break;
-    }
-    return "nothing";
-}
-
-std::string found_expected(const toml::node& node, std::string_view expected) {
-    return "found " + describe(node) + ", expected " + std::string(expected);
-}
-
-// ---------------------------------------------------------------------------
 // Value checks. Each returns what is wrong, in words, or nothing when fine.
-
-bool is_identifier(std::string_view s) {
-    if (s.empty() || s.size() > kMaxIdLength) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
-    });
-}
-
-constexpr std::string_view kIdentifierRule =
-    "1 to 64 characters, each a letter A-Z/a-z, a digit, '-' or '_'";
-
-bool is_digits(std::string_view s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // A zone exists when tzdata has a compiled zone file for it; checking the
 // TZif magic rejects the directories and the *.tab index files that also live
@@ -260,6 +119,17 @@ std::optional<std::string> host_problem(std::string_view host) {
     });
     if (!plain) return "host " + in_quotes(host) + " has characters a host name cannot have";
     return std::nullopt;
+}
+
+// A serial server's host: a name, an IPv4 address, or an IPv6 address without brackets.
+std::optional<std::string> bus_host_problem(std::string_view host) {
+    const bool ipv6 =
+        host.find(':') != std::string_view::npos &&
+        std::all_of(host.begin(), host.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
+        });
+    if (ipv6) return std::nullopt;
+    return host_problem(host);
 }
 
 // Checks "scheme://host:port" as the MQTT client library takes it. Credentials
@@ -319,193 +189,39 @@ std::optional<std::string> client_id_problem(std::string_view id) {
     return std::nullopt;
 }
 
-std::optional<Parity> parse_parity(std::string_view s) {
-    if (s == "N" || equals_ignoring_case(s, "none")) return Parity::None;
-    if (s == "E" || equals_ignoring_case(s, "even")) return Parity::Even;
-    if (s == "O" || equals_ignoring_case(s, "odd")) return Parity::Odd;
-    return std::nullopt;
-}
-
-std::string known_quantities() {
+// The quantity names a meter of `protocol` can read (for modbus: its profile's points).
+std::vector<std::string_view> quantity_names(Protocol protocol, const Profile* profile) {
     std::vector<std::string_view> names;
-    for (const auto& item : dlt645::known_data_items()) names.push_back(item.quantity);
-    return join(names);
-}
-
-std::optional<std::string_view> suggest_quantity(std::string_view word) {
-    std::vector<std::string_view> names;
-    for (const auto& item : dlt645::known_data_items()) names.push_back(item.quantity);
-    return suggest(word, names);
-}
-
-// ---------------------------------------------------------------------------
-// Error collection.
-
-class Errors {
-  public:
-    explicit Errors(std::string file) : file_(std::move(file)) {}
-
-    void add(const toml::source_region& where, std::string key, std::string message) {
-        errors_.push_back(ConfigError{file_, static_cast<int>(where.begin.line),
-                                      static_cast<int>(where.begin.column), std::move(key),
-                                      std::move(message)});
-    }
-    // For mistakes that have no place in the file, such as a missing [gateway].
-    void add_unplaced(std::string key, std::string message) {
-        errors_.push_back(ConfigError{file_, 0, 0, std::move(key), std::move(message)});
-    }
-    bool empty() const { return errors_.empty(); }
-
-    // In file order, so a technician can fix them top to bottom; the checks
-    // themselves run table by table (toml++ keeps keys sorted by name).
-    ConfigErrors take() {
-        std::stable_sort(errors_.begin(), errors_.end(),
-                         [](const ConfigError& a, const ConfigError& b) {
-                             return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-                         });
-        return std::move(errors_);
-    }
-
-  private:
-    std::string file_;
-    ConfigErrors errors_;
-};
-
-struct IntRange {
-    std::int64_t lo;
-    std::int64_t hi;
-    std::string_view unit;  // "ms", "s", or empty
-};
-
-std::string integer_type_hint(const toml::node& node) {
-    if (const auto* s = node.as_string(); s && is_digits(s->get())) {
-        return " (write it without quotes: " + s->get() + ")";
-    }
-    if (const auto* f = node.as_floating_point()) {
-        const double v = f->get();
-        if (v == static_cast<double>(static_cast<std::int64_t>(v))) {
-            return " (write it without a decimal point: " +
-                   std::to_string(static_cast<std::int64_t>(v)) + ")";
-        }
-    }
-    return {};
-}
-
-// One table of the schema ([gateway], one [[bus]], …): reads its keys by
-// name and reports every mistake under the table's key path.
-class Section {
-  public:
-    Section(Errors& errors, const toml::table& table, std::string path, Keys keys)
-        : errors_(errors), table_(table), path_(std::move(path)), keys_(keys) {}
-
-    std::string path_of(std::string_view key) const {
-        return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-    }
-    const toml::node* find(std::string_view key) const { return table_.get(key); }
-
-    void error(std::string_view key, const toml::node& at, std::string message) const {
-        errors_.add(at.source(), path_of(key), std::move(message));
-    }
-
-    void check_unknown_keys() const {
-        for (auto&& [key, value] : table_) {
-            const std::string_view name = key.str();
-            if (std::find(keys_.begin(), keys_.end(), name) != keys_.end()) continue;
-            std::string message = "unknown key '" + std::string(name) + "'";
-            if (auto hint = suggest(name, keys_)) {
-                message += " (did you mean '" + std::string(*hint) + "'?)";
+    switch (protocol) {
+        case Protocol::Dlt645_2007:
+            for (const auto& item : dlt645::known_data_items()) names.push_back(item.quantity);
+            break;
+        case Protocol::Dlt645_1997:
+            for (const auto& item : dlt645_1997::known_data_items()) {
+                names.push_back(item.quantity);
             }
-            message += "; expected one of: " + join(keys_);
-            errors_.add(key.source(), path_of(name), std::move(message));
-        }
+            break;
+        case Protocol::Cjt188:
+            names.assign(kCjt188Quantities.begin(), kCjt188Quantities.end());
+            break;
+        case Protocol::Modbus:
+            if (profile != nullptr) {
+                for (const auto& point : profile->points) names.push_back(point.quantity);
+            }
+            break;
     }
-
-    // A missing required key is reported at the table's header line: that is
-    // where the technician has to add it.
-    const toml::value<std::string>* required_string(std::string_view key,
-                                                    std::string_view what) const {
-        const toml::node* node = find(key);
-        if (node == nullptr) {
-            errors_.add(
-                table_.source(), path_of(key),
-                "missing required key '" + std::string(key) + "' (" + std::string(what) + ")");
-            return nullptr;
-        }
-        return string(key);
-    }
-
-    const toml::value<std::string>* string(std::string_view key) const {
-        const toml::node* node = find(key);
-        if (node == nullptr) return nullptr;
-        if (const auto* s = node->as_string()) return s;
-        error(key, *node, found_expected(*node, "a string (text in double quotes)"));
-        return nullptr;
-    }
-
-    const toml::value<std::int64_t>* integer_node(std::string_view key) const {
-        const toml::node* node = find(key);
-        if (node == nullptr) return nullptr;
-        if (const auto* i = node->as_integer()) return i;
-        error(key, *node, found_expected(*node, "an integer") + integer_type_hint(*node));
-        return nullptr;
-    }
-
-    void integer(std::string_view key, int& out, IntRange range) const {
-        const auto* value = integer_node(key);
-        if (value == nullptr) return;
-        const std::int64_t v = value->get();
-        if (v < range.lo || v > range.hi) {
-            std::string expected = std::to_string(range.lo) + ".." + std::to_string(range.hi);
-            if (!range.unit.empty()) expected += " " + std::string(range.unit);
-            error(key, *value, "found " + std::to_string(v) + ", expected " + expected);
-            return;
-        }
-        out = static_cast<int>(v);
-    }
-
-    void integer_choice(std::string_view key, int& out, std::span<const int> allowed) const {
-        const auto* value = integer_node(key);
-        if (value == nullptr) return;
-        const std::int64_t v = value->get();
-        if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-            error(key, *value, "found " + std::to_string(v) + ", expected one of " + join(allowed));
-            return;
-        }
-        out = static_cast<int>(v);
-    }
-
-  private:
-    Errors& errors_;
-    const toml::table& table_;
-    std::string path_;
-    Keys keys_;
-};
-
-// A value seen earlier in the file, to point back at when it is repeated.
-struct Seen {
-    std::string value;
-    std::string path;  // "bus[1]"
-    int line = 0;
-};
-
-const Seen* find_seen(const std::vector<Seen>& seen, std::string_view value) {
-    auto it =
-        std::find_if(seen.begin(), seen.end(), [value](const Seen& s) { return s.value == value; });
-    return it == seen.end() ? nullptr : &*it;
+    return names;
 }
 
-int line_of(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
-
-std::string indexed(std::string_view table, std::size_t index) {
-    return std::string(table) + "[" + std::to_string(index + 1) + "]";
-}
+bool is_dlt645(Protocol p) { return p == Protocol::Dlt645_2007 || p == Protocol::Dlt645_1997; }
 
 // ---------------------------------------------------------------------------
 // The whole file.
 
 class Parser {
   public:
-    Parser(const toml::table& root, Errors& errors) : root_(root), errors_(errors) {}
+    Parser(const toml::table& root, Errors& errors, std::filesystem::path base_dir)
+        : root_(root), errors_(errors), base_dir_(std::move(base_dir)) {}
 
     Config run() {
         Config config;
@@ -517,7 +233,9 @@ class Parser {
         }
         // Buses first, whatever the file's order: meters refer to them.
         read_buses(config.buses);
-        read_meters(config.meters);
+        // Profiles before meters: a modbus meter names one and reads its points.
+        if (any_modbus_meter()) load_profiles(config);
+        read_meters(config.meters, config.buses);
         return config;
     }
 
@@ -541,8 +259,8 @@ class Parser {
         }
         if (auto home = table_holding(name)) {
             message += " (it belongs below the " + std::string(*home) + " header)";
-        } else if (auto hint = suggest(name, kRootKeys)) {
-            message += " (did you mean '" + std::string(*hint) + "'?)";
+        } else {
+            message += did_you_mean(name, kRootKeys);
         }
         return message + "; expected one of: [gateway], [cloud], [[bus]], [[meter]]";
     }
@@ -631,6 +349,21 @@ class Parser {
                             "\"UTC\" (no such zone under /usr/share/zoneinfo)");
             }
         }
+        profiles_dir_node_ = s.find("profiles_dir");
+        if (const auto* dir = s.string("profiles_dir")) {
+            if (dir->get().empty()) {
+                s.error("profiles_dir", *dir,
+                        "found \"\", expected a directory such as \"/usr/share/ecmgw/profiles\"");
+                profiles_dir_ok_ = false;
+            } else {
+                // Relative to the config file, not to wherever the daemon was started.
+                const std::filesystem::path path = dir->get();
+                gateway.profiles_dir = path.is_absolute() ? path : base_dir_ / path;
+            }
+        } else if (profiles_dir_node_ != nullptr) {
+            profiles_dir_ok_ = false;
+        }
+        profiles_dir_ = gateway.profiles_dir;
     }
 
     void read_cloud(CloudConfig& cloud) {
@@ -686,6 +419,8 @@ class Parser {
         }
     }
 
+    // --- buses ---------------------------------------------------------------------
+
     void read_buses(std::vector<BusConfig>& buses) {
         const toml::array* array = table_array("bus");
         if (array == nullptr) return;
@@ -701,26 +436,43 @@ class Parser {
                 s.required_string("name", "the bus's name, e.g. name = \"floor1\"")) {
             read_bus_name(s, *name, path, bus);
         }
-        if (const auto* device =
-                s.required_string("device", "the serial port, e.g. device = \"/dev/ttyUSB0\"")) {
-            read_bus_device(s, *device, path, bus);
-        }
-        s.integer_choice("baud", bus.baud, kStandardBauds);
-        if (const auto* parity = s.string("parity")) {
-            if (auto p = parse_parity(parity->get())) {
-                bus.parity = *p;
-            } else {
-                s.error("parity", *parity,
-                        "found " + in_quotes(parity->get()) +
-                            ", expected \"N\", \"E\" or \"O\" (or \"none\", \"even\", \"odd\")");
+        const bool transport_ok = read_transport(s, bus);
+        if (transport_ok && bus.transport == Transport::Serial) {
+            if (const auto* device = s.required_string(
+                    "device",
+                    "the serial port, e.g. device = \"/dev/ttyUSB0\"; or "
+                    "transport = \"tcp\" with host and port for a serial server")) {
+                read_bus_device(s, *device, path, bus);
             }
+            for (std::string_view key : {"host", "port"}) {
+                if (const toml::node* node = s.find(key)) {
+                    s.error(key, *node,
+                            "'" + std::string(key) +
+                                "' is for a serial server (transport = \"tcp\"); this bus is a "
+                                "serial port (device)");
+                }
+            }
+        } else if (transport_ok) {
+            read_bus_server(s, path, bus);
         }
+        read_framing(s, transport_ok, bus);
+        s.integer_choice("baud", bus.baud, kStandardBauds);
+        if (auto p = parity(s, "parity")) bus.parity = *p;
         s.integer_choice("data_bits", bus.data_bits, kDataBits);
         s.integer_choice("stop_bits", bus.stop_bits, kStopBits);
         s.integer("timeout_ms", bus.timeout_ms, {50, 10000, "ms"});
         s.integer("inter_byte_timeout_ms", bus.inter_byte_timeout_ms, {10, 5000, "ms"});
         s.integer("gap_ms", bus.gap_ms, {0, 2000, "ms"});
         s.integer("retries", bus.retries, {0, 5, ""});
+        if (const auto* v = s.integer_node("time_sync_interval_s")) {
+            if (v->get() != 0 && (v->get() < 60 || v->get() > 604800)) {
+                s.error("time_sync_interval_s", *v,
+                        "found " + std::to_string(v->get()) +
+                            ", expected 0 (off) or 60..604800 s (one minute to one week)");
+            } else {
+                bus.time_sync_interval_s = static_cast<int>(v->get());
+            }
+        }
         return bus;
     }
 
@@ -746,6 +498,23 @@ class Parser {
         bus.name = value;
     }
 
+    bool read_transport(const Section& s, BusConfig& bus) {
+        const auto* t = s.string("transport");
+        if (t == nullptr) return !s.has("transport");
+        if (t->get() == "serial") {
+            bus.transport = Transport::Serial;
+        } else if (t->get() == "tcp") {
+            bus.transport = Transport::Tcp;
+        } else {
+            s.error("transport", *t,
+                    "found " + in_quotes(t->get()) + did_you_mean(t->get(), kTransports) +
+                        ", expected \"serial\" (a local port: device) or \"tcp\" (a "
+                        "serial-to-Ethernet server: host and port)");
+            return false;
+        }
+        return true;
+    }
+
     // Two pollers on one serial port would garble each other's frames.
     void read_bus_device(const Section& s, const toml::value<std::string>& device,
                          const std::string& path, BusConfig& bus) {
@@ -766,15 +535,123 @@ class Parser {
         bus.device = value;
     }
 
-    void read_meters(std::vector<MeterConfig>& meters) {
-        const toml::array* array = table_array("meter");
-        if (array == nullptr) return;
-        for_each_table(*array, "meter", [&](const toml::table& table, const std::string& path) {
-            meters.push_back(read_meter(Section(errors_, table, path, kMeterKeys), path));
+    // transport = "tcp": the serial server's host and port, and no device.
+    void read_bus_server(const Section& s, const std::string& path, BusConfig& bus) {
+        if (const toml::node* node = s.find("device")) {
+            s.error("device", *node,
+                    "'device' is for a local serial port; this bus uses transport = \"tcp\": "
+                    "write host and port instead");
+        }
+        const auto* host =
+            s.required_string("host", "the serial server's address, e.g. host = \"192.168.1.50\"");
+        if (host != nullptr) {
+            if (auto problem = bus_host_problem(host->get())) {
+                s.error("host", *host,
+                        "found " + in_quotes(host->get()) + ": " + *problem +
+                            "; expected a host name or an IP address, e.g. \"192.168.1.50\"");
+                host = nullptr;
+            } else {
+                bus.host = host->get();
+            }
+        }
+        const auto* port = s.required_integer("port", "the server's TCP port, e.g. port = 4001");
+        if (port != nullptr) {
+            if (auto v = s.integer_in("port", {1, 65535, ""})) {
+                bus.port = static_cast<int>(*v);
+            } else {
+                port = nullptr;
+            }
+        }
+        if (host == nullptr || port == nullptr) return;
+        // One serial server port is one RS-485 line: two pollers on it collide.
+        const std::string endpoint = bus.host + ":" + std::to_string(bus.port);
+        if (const Seen* first = find_seen(bus_endpoints_, endpoint)) {
+            s.error("port", *port,
+                    "server " + endpoint + " is already used by " + first->path + " (line " +
+                        std::to_string(first->line) +
+                        "); two buses on one server port would garble each other's frames");
+            return;
+        }
+        bus_endpoints_.push_back({endpoint, path, line_of(*port)});
+    }
+
+    void read_framing(const Section& s, bool transport_ok, BusConfig& bus) {
+        const auto* f = s.string("framing");
+        if (f == nullptr) return;
+        if (f->get() == "rtu") {
+            bus.framing = Framing::Rtu;
+        } else if (f->get() == "tcp") {
+            if (transport_ok && bus.transport != Transport::Tcp) {
+                s.error("framing", *f,
+                        "framing = \"tcp\" (Modbus TCP) needs transport = \"tcp\"; on a serial "
+                        "port the frames are \"rtu\"");
+                return;
+            }
+            bus.framing = Framing::Tcp;
+        } else {
+            s.error("framing", *f,
+                    "found " + in_quotes(f->get()) + did_you_mean(f->get(), kFramings) +
+                        ", expected \"rtu\" (the meters' serial frames, also through a "
+                        "transparent serial server) or \"tcp\" (Modbus TCP, modbus meters only)");
+        }
+    }
+
+    // --- profiles --------------------------------------------------------------------
+
+    // Whether any [[meter]] says protocol = "modbus", before the meters are read.
+    bool any_modbus_meter() const {
+        const toml::node* node = root_.get("meter");
+        const toml::array* array = node != nullptr ? node->as_array() : nullptr;
+        if (array == nullptr) return false;
+        return std::any_of(array->begin(), array->end(), [](const toml::node& element) {
+            const auto* table = element.as_table();
+            const toml::node* protocol = table != nullptr ? table->get("protocol") : nullptr;
+            return protocol != nullptr && protocol->is_string() &&
+                   protocol->as_string()->get() == kModbus;
         });
     }
 
-    MeterConfig read_meter(const Section& s, const std::string& path) {
+    // Every profile in the directory is checked, used or not: a broken file is an error
+    // naming its own file:line, found now rather than when a meter starts using it.
+    void load_profiles(Config& config) {
+        if (!profiles_dir_ok_) return;
+        ProfileLoad load = load_profiles_partial(profiles_dir_);
+        for (const ConfigError& e : load.errors) {
+            if (e.line == 0 && e.file == profiles_dir_.string()) {
+                report_profiles_dir(e.message);
+                return;
+            }
+            broken_profiles_.insert(std::filesystem::path(e.file).stem().string());
+        }
+        errors_.append_foreign(std::move(load.errors));
+        config.profiles = std::move(load.profiles);
+        profiles_ = &config.profiles;
+        profiles_loaded_ = true;
+    }
+
+    void report_profiles_dir(const std::string& reason) {
+        std::string message = in_quotes(profiles_dir_.string()) + ": " + reason +
+                              "; modbus meters need their profiles (*.toml) from this directory";
+        if (profiles_dir_node_ != nullptr) {
+            errors_.add(profiles_dir_node_->source(), "gateway.profiles_dir", std::move(message));
+        } else {
+            errors_.add_unplaced("gateway.profiles_dir",
+                                 message + " (the default; set [gateway] profiles_dir)");
+        }
+    }
+
+    // --- meters ----------------------------------------------------------------------
+
+    void read_meters(std::vector<MeterConfig>& meters, const std::vector<BusConfig>& buses) {
+        const toml::array* array = table_array("meter");
+        if (array == nullptr) return;
+        for_each_table(*array, "meter", [&](const toml::table& table, const std::string& path) {
+            meters.push_back(read_meter(Section(errors_, table, path, kMeterKeys), path, buses));
+        });
+    }
+
+    MeterConfig read_meter(const Section& s, const std::string& path,
+                           const std::vector<BusConfig>& buses) {
         MeterConfig meter;
         s.check_unknown_keys();
         if (const auto* id = s.required_string("id", "the meter's id, e.g. id = \"E-0101\"")) {
@@ -783,21 +660,23 @@ class Parser {
         if (const auto* bus = s.required_string("bus", "the name of its [[bus]]")) {
             read_meter_bus(s, *bus, meter);
         }
-        const bool protocol_ok = read_protocol(s, meter);
-        read_address(s, path, protocol_ok, meter);
-        if (const auto* kind = s.string("kind")) {
-            if (kind->get() == "electricity") {
-                meter.kind = MeterKind::Electricity;
-            } else if (kind->get() == "water") {
-                meter.kind = MeterKind::Water;
-            } else {
-                s.error(
-                    "kind", *kind,
-                    "found " + in_quotes(kind->get()) + ", expected one of " + quoted_list(kKinds));
-            }
+        const bool protocol_ok = read_protocol(s, meter, buses);
+        const Profile* profile = nullptr;
+        if (!protocol_ok) {
+            read_address(s, path, std::nullopt, meter);
+        } else if (meter.protocol == Protocol::Modbus) {
+            read_unit(s, path, meter);
+            profile = read_profile(s, meter);
+        } else {
+            read_address(s, path, meter.protocol, meter);
         }
+        read_kind(s, protocol_ok, profile, meter);
         s.integer("interval_s", meter.interval_s, {1, 86400, "s"});
-        read_quantities(s, protocol_ok, meter);
+        read_meter_type(s, protocol_ok, meter);
+        read_serial_overrides(s, meter);
+        read_credentials(s, protocol_ok, meter);
+        read_relay(s, protocol_ok, profile, meter);
+        read_quantities(s, protocol_ok, profile, meter);
         return meter;
     }
 
@@ -839,60 +718,99 @@ class Parser {
         s.error("bus", bus, std::move(message));
     }
 
-    bool read_protocol(const Section& s, MeterConfig& meter) {
-        const auto* protocol = s.required_string("protocol", "protocol = \"dlt645-2007\"");
+    bool read_protocol(const Section& s, MeterConfig& meter, const std::vector<BusConfig>& buses) {
+        const auto* protocol = s.required_string(
+            "protocol", "protocol = \"dlt645-2007\", \"dlt645-1997\", \"cjt188\" or \"modbus\"");
         if (protocol == nullptr) return false;
-        if (protocol->get() == kDlt645_2007) {
+        const std::string& value = protocol->get();
+        if (value == kDlt645_2007) {
             meter.protocol = Protocol::Dlt645_2007;
-            return true;
+        } else if (value == kDlt645_1997) {
+            meter.protocol = Protocol::Dlt645_1997;
+        } else if (value == kCjt188) {
+            meter.protocol = Protocol::Cjt188;
+        } else if (value == kModbus) {
+            meter.protocol = Protocol::Modbus;
+        } else {
+            s.error("protocol", *protocol,
+                    "found " + in_quotes(value) + did_you_mean(value, kProtocols) +
+                        ", expected one of the supported protocols: " + quoted_list(kProtocols));
+            return false;
         }
-        s.error("protocol", *protocol,
-                "found " + in_quotes(protocol->get()) +
-                    ", expected one of the supported protocols: " + quoted_list(kProtocols));
-        return false;
+        // Modbus TCP frames carry nothing but Modbus.
+        auto bus = std::find_if(buses.begin(), buses.end(),
+                                [&](const BusConfig& b) { return b.name == meter.bus; });
+        if (bus != buses.end() && bus->framing == Framing::Tcp &&
+            meter.protocol != Protocol::Modbus) {
+            s.error("protocol", *protocol,
+                    "bus " + in_quotes(bus->name) +
+                        " has framing = \"tcp\" (Modbus TCP), which carries only modbus meters; "
+                        "expected protocol = \"modbus\", or framing = \"rtu\" on that bus");
+        }
+        return true;
     }
 
     // The address format depends on the protocol, so it is only checked when
-    // the protocol is known.
-    void read_address(const Section& s, const std::string& path, bool protocol_ok,
+    // the protocol is known; `protocol` is empty when it is not.
+    void read_address(const Section& s, const std::string& path, std::optional<Protocol> protocol,
                       MeterConfig& meter) {
+        const std::size_t digits = protocol == Protocol::Cjt188 ? 14 : 12;
         if (const toml::node* node = s.find("address"); node != nullptr && node->is_integer()) {
             // A bare number has already lost its leading zeros.
             const std::int64_t v = node->as_integer()->get();
-            std::string message = found_expected(*node, "12 digits as a string in double quotes");
-            if (v >= 0 && v <= 999'999'999'999) {
-                std::string digits = std::to_string(v);
+            std::string message = found_expected(
+                *node, std::to_string(digits) + " digits as a string in double quotes");
+            if (v >= 0 && std::to_string(v).size() <= digits) {
+                std::string text = std::to_string(v);
                 message +=
-                    ", e.g. address = \"" + std::string(12 - digits.size(), '0') + digits + "\"";
+                    ", e.g. address = \"" + std::string(digits - text.size(), '0') + text + "\"";
             }
             s.error("address", *node, std::move(message));
             return;
         }
+        if (!protocol && s.has("unit") && !s.has("address")) return;  // a modbus meter, probably
+        if (const toml::node* unit = s.find("unit"); unit != nullptr && protocol) {
+            s.error("unit", *unit,
+                    "'unit' is the address of a modbus meter; a " +
+                        std::string(to_string(*protocol)) + " meter is addressed by 'address'");
+        }
         const auto* address =
-            s.required_string("address", "the meter's 12-digit address from its nameplate");
-        if (address == nullptr || !protocol_ok) return;
-        if (auto problem = dlt645_address_problem(address->get())) {
-            s.error("address", *address, std::move(*problem));
+            s.required_string("address", protocol == Protocol::Cjt188
+                                             ? "the meter's 14-digit address from its nameplate"
+                                             : "the meter's 12-digit address from its nameplate");
+        if (address == nullptr || !protocol) return;
+        const auto problem = *protocol == Protocol::Cjt188
+                                 ? cjt188_address_problem(address->get())
+                                 : dlt645_address_problem(address->get(), *protocol);
+        if (problem) {
+            s.error("address", *address, *problem);
             return;
         }
-        // Two meters answering to one address on a bus collide on the wire.
-        const std::string bus_key = meter.bus + '\n' + address->get();
-        if (!meter.bus.empty()) {
-            if (const Seen* first = find_seen(meter_addresses_, bus_key)) {
-                s.error("address", *address,
-                        "address " + address->get() + " is already used by " + first->path +
-                            " (line " + std::to_string(first->line) + ") on bus " +
-                            in_quotes(meter.bus) +
-                            "; two meters with one address on a bus answer at once and "
-                            "garble each other");
-                return;
-            }
-            meter_addresses_.push_back({bus_key, path, line_of(*address)});
-        }
+        // Two meters answering to one address on a bus collide on the wire. Both DL/T 645
+        // editions share one address space (the same frame); CJ/T 188's is its own.
+        const std::string family = *protocol == Protocol::Cjt188 ? "cjt188" : "dlt645";
+        claim_address(s, "address", *address, path, meter.bus, family, address->get());
         meter.address = address->get();
     }
 
-    static std::optional<std::string> dlt645_address_problem(const std::string& address) {
+    void claim_address(const Section& s, std::string_view key, const toml::node& at,
+                       const std::string& path, const std::string& bus, const std::string& family,
+                       const std::string& value) {
+        if (bus.empty()) return;
+        const std::string bus_key = bus + '\n' + family + '\n' + value;
+        if (const Seen* first = find_seen(meter_addresses_, bus_key)) {
+            s.error(key, at,
+                    std::string(key) + " " + value + " is already used by " + first->path +
+                        " (line " + std::to_string(first->line) + ") on bus " + in_quotes(bus) +
+                        "; two meters with one " + std::string(key) +
+                        " on a bus answer at once and garble each other");
+            return;
+        }
+        meter_addresses_.push_back({bus_key, path, line_of(at)});
+    }
+
+    static std::optional<std::string> dlt645_address_problem(const std::string& address,
+                                                             Protocol protocol) {
         if (equals_ignoring_case(address, "AAAAAAAAAAAA")) {
             return "found " + in_quotes(address) +
                    ", the wildcard address: any meter on the bus answers it, so with more than "
@@ -906,8 +824,9 @@ class Parser {
                    "12-digit address (on its nameplate)";
         }
         if (is_digits(address) && address.size() == 12) return std::nullopt;
-        std::string message =
-            "found " + in_quotes(address) + ", expected exactly 12 decimal digits for dlt645-2007";
+        std::string message = "found " + in_quotes(address) +
+                              ", expected exactly 12 decimal digits for " +
+                              std::string(to_string(protocol));
         if (is_digits(address) && address.size() < 12) {
             message += " (pad with leading zeros: \"" + std::string(12 - address.size(), '0') +
                        address + "\")";
@@ -917,7 +836,179 @@ class Parser {
         return message;
     }
 
-    void read_quantities(const Section& s, bool protocol_ok, MeterConfig& meter) {
+    static std::optional<std::string> cjt188_address_problem(const std::string& address) {
+        if (equals_ignoring_case(address, std::string(14, 'A'))) {
+            return "found " + in_quotes(address) +
+                   ", the wildcard address: any meter on the bus answers it, so readings could "
+                   "come from the wrong meter; expected the meter's own 14-digit address (on "
+                   "its nameplate)";
+        }
+        if (is_digits(address) && address.size() == 14) return std::nullopt;
+        std::string message =
+            "found " + in_quotes(address) + ", expected exactly 14 decimal digits for cjt188";
+        if (is_digits(address) && address.size() < 14) {
+            message += " (pad with leading zeros: \"" + std::string(14 - address.size(), '0') +
+                       address + "\")";
+        } else {
+            message += ", e.g. \"12345678901234\"";
+        }
+        return message;
+    }
+
+    // protocol = "modbus": unit = 1..247 instead of an address.
+    void read_unit(const Section& s, const std::string& path, MeterConfig& meter) {
+        if (const toml::node* node = s.find("address")) {
+            s.error("address", *node,
+                    "a modbus meter is addressed by unit = 1..247 (its Modbus slave id), not "
+                    "by 'address'; write unit = … instead");
+        }
+        const auto* unit = s.required_integer("unit", "the meter's Modbus unit (slave) id, 1..247");
+        if (unit == nullptr) return;
+        const std::int64_t v = unit->get();
+        if (v < 1 || v > 247) {
+            std::string why;
+            if (v == 0) why = " (0 is broadcast: meters never answer it)";
+            if (v >= 248 && v <= 255) why = " (248..255 are reserved by the Modbus standard)";
+            s.error("unit", *unit, "found " + std::to_string(v) + why + ", expected 1..247");
+            return;
+        }
+        claim_address(s, "unit", *unit, path, meter.bus, "modbus", std::to_string(v));
+        meter.unit = static_cast<int>(v);
+    }
+
+    const Profile* read_profile(const Section& s, MeterConfig& meter) {
+        const auto* name = s.required_string(
+            "profile", "the meter model's profile, e.g. profile = \"eastron-sdm120\"");
+        if (name == nullptr) return nullptr;
+        meter.profile = name->get();
+        if (!profiles_loaded_) return nullptr;  // the directory's error is reported already
+        if (const Profile* profile = find_profile(*profiles_, name->get())) return profile;
+        if (broken_profiles_.contains(name->get())) return nullptr;  // its file's errors say why
+        std::vector<std::string_view> known;
+        for (const Profile& p : *profiles_) known.push_back(p.name);
+        std::string message = "no profile is named " + in_quotes(name->get()) +
+                              did_you_mean(name->get(), known) + " in " +
+                              in_quotes(profiles_dir_.string());
+        message += known.empty() ? "; the directory has no *.toml profiles"
+                                 : "; known profiles: " + join(known);
+        s.error("profile", *name, std::move(message));
+        return nullptr;
+    }
+
+    void read_kind(const Section& s, bool protocol_ok, const Profile* profile, MeterConfig& meter) {
+        const auto* kind = s.string("kind");
+        if (kind == nullptr) {
+            if (profile != nullptr && profile->kind == "water") meter.kind = MeterKind::Water;
+            if (protocol_ok && meter.protocol == Protocol::Cjt188 && !s.has("kind")) {
+                meter.kind = MeterKind::Water;  // CJ/T 188 is the water/heat/gas standard
+            }
+            return;
+        }
+        if (kind->get() == "electricity") {
+            meter.kind = MeterKind::Electricity;
+        } else if (kind->get() == "water") {
+            meter.kind = MeterKind::Water;
+        } else {
+            s.error("kind", *kind,
+                    "found " + in_quotes(kind->get()) + ", expected one of " + quoted_list(kKinds));
+            return;
+        }
+        if (profile != nullptr && profile->kind != kind->get()) {
+            s.error("kind", *kind,
+                    "found " + in_quotes(kind->get()) + ", but profile " +
+                        in_quotes(profile->name) + " is a " + profile->kind +
+                        " meter; expected kind = " + in_quotes(profile->kind) +
+                        " or no kind (it comes from the profile)");
+        }
+    }
+
+    void read_meter_type(const Section& s, bool protocol_ok, MeterConfig& meter) {
+        const auto* type = s.string("meter_type");
+        if (type == nullptr) return;
+        if (protocol_ok && meter.protocol != Protocol::Cjt188) {
+            s.error("meter_type", *type,
+                    "'meter_type' is the CJ/T 188 meter type; this meter's protocol is " +
+                        std::string(to_string(meter.protocol)));
+            return;
+        }
+        const auto it = std::find(kMeterTypes.begin(), kMeterTypes.end(), type->get());
+        if (it == kMeterTypes.end()) {
+            s.error("meter_type", *type,
+                    "found " + in_quotes(type->get()) + did_you_mean(type->get(), kMeterTypes) +
+                        ", expected one of " + quoted_list(kMeterTypes));
+            return;
+        }
+        meter.meter_type = static_cast<MeterType>(it - kMeterTypes.begin());
+    }
+
+    static void read_serial_overrides(const Section& s, MeterConfig& meter) {
+        meter.baud = s.integer_choice("baud", kStandardBauds);
+        meter.parity = parity(s, "parity");
+        meter.data_bits = s.integer_choice("data_bits", kDataBits);
+        meter.stop_bits = s.integer_choice("stop_bits", kStopBits);
+        if (auto v = s.integer_in("timeout_ms", {50, 10000, "ms"})) {
+            meter.timeout_ms = static_cast<int>(*v);
+        }
+    }
+
+    // DL/T 645 control credentials: only meaningful for DL/T 645 meters.
+    static void read_credentials(const Section& s, bool protocol_ok, MeterConfig& meter) {
+        if (protocol_ok && !is_dlt645(meter.protocol)) {
+            for (std::string_view key : {"password", "privilege", "operator", "control_valid_s"}) {
+                if (const toml::node* node = s.find(key)) {
+                    s.error(key, *node,
+                            "'" + std::string(key) +
+                                "' is a DL/T 645 control setting; this meter's protocol is " +
+                                std::string(to_string(meter.protocol)));
+                }
+            }
+            return;
+        }
+        digits_key(s, "password", 6, "the meter's 6-digit password, e.g. \"000000\"",
+                   meter.password);
+        s.integer("privilege", meter.privilege, {0, 9, ""});
+        digits_key(s, "operator", 8, "the 8-digit operator code, e.g. \"00000001\"",
+                   meter.operator_code);
+        s.integer("control_valid_s", meter.control_valid_s, {10, 86400, "s"});
+    }
+
+    // A fixed number of digits in quotes (a bare number loses its leading zeros).
+    static void digits_key(const Section& s, std::string_view key, std::size_t digits,
+                           std::string_view what, std::string& out) {
+        const toml::node* node = s.find(key);
+        if (node == nullptr) return;
+        const auto* text = node->as_string();
+        if (text == nullptr || !is_digits(text->get()) || text->get().size() != digits) {
+            std::string message = text != nullptr
+                                      ? "found " + in_quotes(text->get()) + ", expected " +
+                                            std::to_string(digits) + " decimal digits"
+                                      : found_expected(*node, std::to_string(digits) +
+                                                                  " digits as a string in "
+                                                                  "double quotes");
+            s.error(key, *node, message + " (" + std::string(what) + ")");
+            return;
+        }
+        out = text->get();
+    }
+
+    static void read_relay(const Section& s, bool protocol_ok, const Profile* profile,
+                           MeterConfig& meter) {
+        const bool switchable =
+            profile != nullptr && (profile->relay.has_value() || profile->valve.has_value());
+        if (protocol_ok && meter.protocol == Protocol::Modbus) meter.relay = switchable;
+        const auto* relay = s.boolean("relay");
+        if (relay == nullptr) return;
+        meter.relay = relay->get();
+        if (relay->get() && profile != nullptr && !switchable) {
+            s.error("relay", *relay,
+                    "found true, but profile " + in_quotes(profile->name) +
+                        " describes no [relay] or [valve]; expected false, or a profile that "
+                        "says how to switch this model");
+        }
+    }
+
+    void read_quantities(const Section& s, bool protocol_ok, const Profile* profile,
+                         MeterConfig& meter) {
         const toml::node* node = s.find("quantities");
         if (node == nullptr) return;
         const toml::array* array = node->as_array();
@@ -926,6 +1017,11 @@ class Parser {
                     found_expected(*node, "an array of quantity names, e.g. [\"energy_kwh\"]"));
             return;
         }
+        // A modbus meter whose profile is missing or broken: its error is reported already.
+        const bool check_names =
+            protocol_ok && (meter.protocol != Protocol::Modbus || profile != nullptr);
+        const std::vector<std::string_view> names =
+            check_names ? quantity_names(meter.protocol, profile) : std::vector<std::string_view>{};
         for (std::size_t i = 0; i < array->size(); ++i) {
             const toml::node& element = *array->get(i);
             const std::string key = indexed("quantities", i);
@@ -934,14 +1030,14 @@ class Parser {
                 s.error(key, element, found_expected(element, "a quantity name as a string"));
                 continue;
             }
-            if (!protocol_ok) continue;
-            if (dlt645::find_data_item(std::string_view(name->get())) == nullptr) {
-                std::string message = "unknown quantity " + in_quotes(name->get());
-                if (auto hint = suggest_quantity(name->get())) {
-                    message += " (did you mean '" + std::string(*hint) + "'?)";
-                }
+            if (!check_names) continue;
+            if (std::find(names.begin(), names.end(), name->get()) == names.end()) {
+                std::string source = std::string(to_string(meter.protocol));
+                if (profile != nullptr) source = "profile " + in_quotes(profile->name);
                 s.error(key, element,
-                        message + "; expected one of (dlt645-2007): " + known_quantities());
+                        "unknown quantity " + in_quotes(name->get()) +
+                            did_you_mean(name->get(), names) + "; expected one of (" + source +
+                            "): " + join(names));
                 continue;
             }
             if (std::find(meter.quantities.begin(), meter.quantities.end(), name->get()) !=
@@ -955,53 +1051,19 @@ class Parser {
 
     const toml::table& root_;
     Errors& errors_;
+    std::filesystem::path base_dir_;
+    std::filesystem::path profiles_dir_;
+    const toml::node* profiles_dir_node_ = nullptr;
+    bool profiles_dir_ok_ = true;
+    bool profiles_loaded_ = false;
+    const std::vector<Profile>* profiles_ = nullptr;
+    std::set<std::string, std::less<>> broken_profiles_;
     std::vector<Seen> bus_names_;
     std::vector<Seen> bus_devices_;
+    std::vector<Seen> bus_endpoints_;  // host:port of serial servers
     std::vector<Seen> meter_ids_;
-    std::vector<Seen> meter_addresses_;  // bus + '\n' + address
+    std::vector<Seen> meter_addresses_;  // bus + '\n' + family + '\n' + address
 };
-
-// toml++ stops at the first syntax error; it is reported with its place.
-std::optional<toml::table> parse_toml(std::string_view text, std::string_view file_name,
-                                      Errors& errors) {
-#if TOML_EXCEPTIONS
-    try {
-        return toml::parse(text, file_name);
-    } catch (const toml::parse_error& e) {
-        errors.add(e.source(), "", "invalid TOML: " + std::string(e.description()));
-        return std::nullopt;
-    }
-#else
-    toml::parse_result result = toml::parse(text, file_name);
-    if (!result) {
-        errors.add(result.error().source(), "",
-                   "invalid TOML: " + std::string(result.error().description()));
-        return std::nullopt;
-    }
-    return std::move(result).table();
-#endif
-}
-
-Expected<std::string> read_file(const std::filesystem::path& path) {
-    errno = 0;
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                         &std::fclose);
-    if (!file) return fail("cannot open: " + std::generic_category().message(errno));
-    std::string text;
-    std::array<char, 4096> buffer{};
-    for (;;) {
-        const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), file.get());
-        text.append(buffer.data(), n);
-        if (text.size() > kMaxConfigBytes) {
-            return fail("cannot read: larger than 1 MiB, this is not a config file");
-        }
-        if (n < buffer.size()) break;
-    }
-    if (std::ferror(file.get()) != 0) {
-        return fail("cannot read: " + std::generic_category().message(errno));
-    }
-    return text;
-}
 
 }  // namespace
 
@@ -1017,6 +1079,11 @@ const MeterConfig* Config::find_meter(std::string_view id) const {
     auto it = std::find_if(meters.begin(), meters.end(),
                            [id](const MeterConfig& m) { return m.id == id; });
     return it == meters.end() ? nullptr : &*it;
+}
+
+const Profile* Config::profile_of(const MeterConfig& meter) const {
+    if (meter.protocol != Protocol::Modbus) return nullptr;
+    return find_profile(profiles, meter.profile);
 }
 
 std::string ConfigError::to_string() const {
@@ -1035,7 +1102,8 @@ Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_v
     try {
         std::optional<toml::table> root = parse_toml(text, file_name, errors);
         if (!root) return unexpected(errors.take());
-        Config config = Parser(*root, errors).run();
+        const std::filesystem::path base_dir = std::filesystem::path(file_name).parent_path();
+        Config config = Parser(*root, errors, base_dir).run();
         if (!errors.empty()) return unexpected(errors.take());
         config.source = file_name;
         return config;
@@ -1061,6 +1129,12 @@ std::string_view to_string(Protocol p) {
     switch (p) {
         case Protocol::Dlt645_2007:
             return kDlt645_2007;
+        case Protocol::Dlt645_1997:
+            return kDlt645_1997;
+        case Protocol::Cjt188:
+            return kCjt188;
+        case Protocol::Modbus:
+            return kModbus;
     }
     return "unknown";
 }
@@ -1074,6 +1148,15 @@ std::string_view to_string(MeterKind k) {
     }
     return "unknown";
 }
+
+std::string_view to_string(MeterType t) {
+    const auto i = static_cast<std::size_t>(t);
+    return i < kMeterTypes.size() ? kMeterTypes[i] : "unknown";
+}
+
+std::string_view to_string(Transport t) { return t == Transport::Tcp ? "tcp" : "serial"; }
+
+std::string_view to_string(Framing f) { return f == Framing::Tcp ? "tcp" : "rtu"; }
 
 char to_char(Parity p) {
     switch (p) {

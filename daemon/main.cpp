@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "app/run_daemon.hpp"
-#include "cli/read_command.hpp"
+#include "cli/command_line.hpp"
 #include "ecmgw/config/config.hpp"
 
 #ifndef ECMGW_VERSION
@@ -52,23 +52,7 @@ int main(int argc, char** argv) {
     auto* check = app.add_subcommand("check-config", "Validate a configuration file and exit");
     check->add_option("file", config_path, "Configuration file")->required();
 
-    ecmgw::cli::ReadOptions read_options;
-    auto* read = app.add_subcommand("read", "Read one meter once, directly on a serial port");
-    read->add_option("--device", read_options.device, "Serial device, e.g. /dev/ttyUSB0")
-        ->required();
-    read->add_option("--protocol", read_options.protocol, "Meter protocol")->capture_default_str();
-    read->add_option("--address", read_options.address,
-                     "Meter address (12 digits); AAAAAAAAAAAA asks the only meter on the bus")
-        ->capture_default_str();
-    read->add_option("--baud", read_options.baud, "Baud rate")->capture_default_str();
-    read->add_option("--parity", read_options.parity, "N, E or O")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"N", "E", "O"}));
-    read->add_option("--timeout-ms", read_options.timeout_ms, "Response timeout")
-        ->capture_default_str()
-        ->check(CLI::Range(50, 10000));
-    read->add_option("--quantity", read_options.quantities, "Quantity to read (repeatable)");
-    read->add_flag("--json", read_options.json, "Print one JSON object");
+    ecmgw::cli::TechnicianCommands technician(app);
 
     app.add_subcommand("version", "Print the version");
     CLI11_PARSE(app, argc, argv);
@@ -78,7 +62,7 @@ int main(int argc, char** argv) {
         fmt::print("ecmgw {}\n", ECMGW_VERSION);
         return 0;
     }
-    if (app.got_subcommand("read")) return ecmgw::cli::run_read(read_options);
+    if (auto code = technician.run()) return *code;
     auto cfg = load(config_path);
     if (!cfg) {
         fmt::print(stderr, "{}\n", cfg.error().message);

@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
 #include "bus/bus_poller.hpp"
+#include "bus/driver_factory.hpp"
 #include "core/ingest.hpp"
 #include "ecmgw/store/store.hpp"
 #include "platform/service_notify.hpp"
@@ -51,16 +54,17 @@ struct Components {
     std::string summary() const {
         auto backlog = store->outbox_stats();
         const auto up = uplink->stats();
-        std::uint64_t cycles = 0, failed = 0;
+        std::uint64_t transactions = 0, timeouts = 0, dead = 0;
         for (const auto& p : pollers) {
-            const auto s = p->stats();
-            cycles += s.cycles;
-            failed += s.failed_cycles;
+            const auto s = p->snapshot();
+            transactions += s.counters.requests;
+            timeouts += s.counters.timeouts;
+            for (const auto& m : s.meters) dead += m.stats.dead ? 1 : 0;
         }
         return fmt::format(
-            "{} readings stored, {} meter reads ({} without answer), outbox {} "
-            "waiting, cloud {}, {} published",
-            ingest->committed(), cycles, failed, backlog ? backlog->count : -1,
+            "{} readings stored, {} bus transactions ({} timeouts), {} meter(s) "
+            "not answering, outbox {} waiting, cloud {}, {} published",
+            ingest->committed(), transactions, timeouts, dead, backlog ? backlog->count : -1,
             up.connected ? "connected" : "offline", up.records);
     }
 };
@@ -80,9 +84,14 @@ Expected<Components> build(const config::Config& cfg) {
     c.uplink = std::make_unique<uplink::MqttUplink>(cfg, database);
     c.ingest = std::make_unique<core::Ingest>(*c.store, [u = c.uplink.get()] { u->notify(); });
     for (const auto& b : cfg.buses) {
-        auto plan = bus::plan_bus(cfg, b.name);
-        if (!plan) return fail(plan.error().message);
-        c.pollers.push_back(std::make_unique<bus::BusPoller>(b, std::move(*plan), *c.ingest));
+        auto drivers = bus::make_bus_drivers(cfg, b);
+        if (!drivers) return fail(drivers.error().message);
+        std::vector<bus::PolledMeter> meters;
+        for (auto& d : *drivers) {
+            const auto* m = cfg.find_meter(d->id());
+            meters.push_back({std::move(d), std::chrono::seconds(m->interval_s)});
+        }
+        c.pollers.push_back(std::make_unique<bus::BusPoller>(b, std::move(meters), *c.ingest));
     }
     return c;
 }
@@ -95,6 +104,10 @@ void block_signals() {
 }
 
 int run_daemon(const config::Config& cfg) {
+    // Meters keep local time: broadcast times and command deadlines use the
+    // gateway's zone. Set before any thread starts (setenv is not thread-safe).
+    ::setenv("TZ", cfg.gateway.timezone.c_str(), 1);
+    ::tzset();
     auto built = build(cfg);
     if (!built) {
         spdlog::critical("{}", built.error().message);

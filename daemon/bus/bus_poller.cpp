@@ -1,17 +1,22 @@
 #include "bus/bus_poller.hpp"
+#include "platform/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <queue>
 
+#include "bus/dlt645_client.hpp"
+#include "bus/driver_factory.hpp"
+#include "bus/meter_clock.hpp"
 #include "ecmgw/protocols/serial_port.hpp"
+#include "ecmgw/protocols/tcp_link.hpp"
 
 namespace ecmgw::bus {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::milliseconds kFirstReopenBackoff{1000};
 constexpr std::chrono::milliseconds kMaxReopenBackoff{30000};
 
 std::int64_t wall_ms() {
@@ -20,26 +25,51 @@ std::int64_t wall_ms() {
         .count();
 }
 
-transport::SerialSettings serial_settings(const config::BusConfig& bus) {
-    return {bus.device, bus.baud, config::to_char(bus.parity), bus.data_bits, bus.stop_bits};
+std::vector<std::chrono::milliseconds> intervals_of(const std::vector<PolledMeter>& meters) {
+    std::vector<std::chrono::milliseconds> out;
+    for (const auto& m : meters) out.push_back(m.interval);
+    return out;
 }
 
-struct Due {
-    Clock::time_point at;
-    std::size_t meter;
-    bool operator>(const Due& o) const { return at > o.at; }
-};
+std::vector<std::unique_ptr<MeterDriver>> drivers_of(std::vector<PolledMeter>& meters) {
+    std::vector<std::unique_ptr<MeterDriver>> out;
+    for (auto& m : meters) out.push_back(std::move(m.driver));
+    return out;
+}
+
+CommandResult failed(std::string why) {
+    CommandResult r;
+    r.error = std::move(why);
+    return r;
+}
+
+std::string link_name(const config::BusConfig& bus) {
+    if (bus.transport == config::Transport::Tcp) {
+        return "tcp://" + bus.host + ":" + std::to_string(bus.port);
+    }
+    return transport::describe(
+        {bus.device, bus.baud, config::to_char(bus.parity), bus.data_bits, bus.stop_bits});
+}
 
 }  // namespace
 
-BusPoller::BusPoller(config::BusConfig bus, std::vector<MeterPlan> meters, core::ReadingSink& sink)
-    : bus_(std::move(bus)), meters_(std::move(meters)), sink_(sink) {}
+BusPoller::BusPoller(config::BusConfig bus, std::vector<PolledMeter> meters,
+                     core::ReadingSink& sink, BackoffPolicy backoff)
+    : bus_(std::move(bus)), sink_(sink), schedule_(intervals_of(meters), Clock::now(), backoff) {
+    drivers_ = drivers_of(meters);
+    stats_.resize(drivers_.size());
+    snapshot_.name = bus_.name;
+    snapshot_.link = link_name(bus_);
+}
 
 BusPoller::~BusPoller() { stop(); }
 
 void BusPoller::start() {
     alive_ns_ = Clock::now().time_since_epoch().count();
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        platform::name_this_thread("bus:" + bus_.name);
+        run();
+    });
 }
 
 void BusPoller::stop() {
@@ -51,124 +81,312 @@ void BusPoller::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-BusStats BusPoller::stats() const {
+bool BusPoller::has_meter(const std::string& id) const {
+    return std::any_of(drivers_.begin(), drivers_.end(),
+                       [&](const auto& d) { return d->id() == id; });
+}
+
+std::future<CommandResult> BusPoller::submit(Command::Kind kind, const std::string& meter,
+                                             bool on) {
+    std::promise<CommandResult> promise;
+    auto future = promise.get_future();
+    auto it = std::find_if(drivers_.begin(), drivers_.end(),
+                           [&](const auto& d) { return d->id() == meter; });
     std::lock_guard lock(mutex_);
-    return stats_;
+    if (it == drivers_.end() || stopping_) {
+        promise.set_value(failed(it == drivers_.end() ? "no meter " + meter + " on bus " + bus_.name
+                                                      : "bus " + bus_.name + " is stopping"));
+        return future;
+    }
+    commands_.push_back(
+        {kind, static_cast<std::size_t>(it - drivers_.begin()), on, std::move(promise)});
+    wake_.notify_all();
+    return future;
+}
+
+std::future<CommandResult> BusPoller::read_now(const std::string& meter) {
+    return submit(Command::Kind::ReadNow, meter, false);
+}
+
+std::future<CommandResult> BusPoller::switch_supply(const std::string& meter, bool on) {
+    return submit(Command::Kind::Switch, meter, on);
+}
+
+BusSnapshot BusPoller::snapshot() const {
+    std::lock_guard lock(mutex_);
+    BusSnapshot s = snapshot_;
+    for (std::size_t i = 0; i < drivers_.size(); ++i) {
+        s.meters.push_back(
+            {drivers_[i]->id(), drivers_[i]->describe(), stats_[i], stats_[i].latency()});
+    }
+    return s;
 }
 
 Clock::time_point BusPoller::last_alive() const {
     return Clock::time_point(Clock::duration(alive_ns_.load()));
 }
 
-// Returns false when the poller is stopping.
+// Sleeps until `t`, a command or stop; false when stopping.
 bool BusPoller::wait_until(Clock::time_point t) {
     std::unique_lock lock(mutex_);
     // Wake at least every second so the watchdog sees the loop alive.
-    while (!stopping_ && Clock::now() < t) {
+    while (!stopping_ && commands_.empty() && Clock::now() < t) {
         wake_.wait_until(lock, std::min(t, Clock::now() + std::chrono::seconds(1)));
         alive_ns_ = Clock::now().time_since_epoch().count();
     }
     return !stopping_;
 }
 
+std::optional<BusPoller::Command> BusPoller::next_command() {
+    std::lock_guard lock(mutex_);
+    if (commands_.empty()) return std::nullopt;
+    Command c = std::move(commands_.front());
+    commands_.pop_front();
+    return c;
+}
+
 bool BusPoller::ensure_open() {
     while (!link_) {
-        auto link = transport::open_serial_port(serial_settings(bus_));
+        auto link =
+            bus_.transport == config::Transport::Tcp
+                ? transport::open_tcp({bus_.host, bus_.port, std::chrono::milliseconds(5000)})
+                : transport::open_serial_port({bus_.device, bus_.baud, config::to_char(bus_.parity),
+                                               bus_.data_bits, bus_.stop_bits});
         if (link) {
             link_ = std::move(*link);
+            exchange_ = std::make_unique<Exchange>(Exchange{*link_, {}, counters_});
+            exchange_->latencies = &latencies_;
+            context_ = std::make_unique<BusContext>(*exchange_);
             spdlog::info("bus {}: opened {}", bus_.name, link_->describe());
-            reopen_backoff_ = std::chrono::milliseconds(1000);
+            reopen_backoff_ = kFirstReopenBackoff;
+            const bool dlt645 = std::any_of(drivers_.begin(), drivers_.end(), [](const auto& d) {
+                return d->takes_time_broadcast();
+            });
+            if (bus_.time_sync_interval_s > 0 && dlt645) next_time_sync_ = Clock::now();
             std::lock_guard lock(mutex_);
-            stats_.port_open = true;
+            snapshot_.port_open = true;
             return true;
         }
-        // Log the first failure of a run of them only; the state is in the stats.
-        if (reopen_backoff_ == std::chrono::milliseconds(1000)) {
+        // Log the first failure of a run of them only; the state is in the snapshot.
+        if (reopen_backoff_ == kFirstReopenBackoff) {
             spdlog::error("bus {}: {}; retrying with backoff", bus_.name, link.error().message);
         }
         if (!wait_until(Clock::now() + reopen_backoff_)) return false;
         reopen_backoff_ = std::min(reopen_backoff_ * 2, kMaxReopenBackoff);
+        // A command waiting for a bus that cannot open should not wait for ever.
+        while (auto c = next_command()) {
+            c->done.set_value(failed("bus " + bus_.name + ": " + link.error().message));
+        }
     }
     return true;
 }
 
-void BusPoller::poll_meter(Dlt645Client& client, const MeterPlan& meter) {
+void BusPoller::close_link(const std::string& why) {
+    spdlog::error("bus {}: {}; reopening", bus_.name, why);
+    context_.reset();
+    exchange_.reset();
+    link_.reset();
+    std::lock_guard lock(mutex_);
+    snapshot_.port_open = false;
+    ++snapshot_.reopens;
+}
+
+void BusPoller::quiet_gap() {
+    if (bus_.gap_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(bus_.gap_ms));
+}
+
+bool BusPoller::prepare(std::size_t meter) {
+    const auto& driver = *drivers_[meter];
+    if (auto r = link_->set_line(driver.line().value_or(bus_line(bus_))); !r) {
+        close_link(r.error().message);
+        return false;
+    }
+    exchange_->timing = {
+        driver.response_timeout().value_or(std::chrono::milliseconds(bus_.timeout_ms)),
+        std::chrono::milliseconds(bus_.inter_byte_timeout_ms)};
+    latencies_.clear();
+    return true;
+}
+
+Expected<ReadOutcome, ReadError> BusPoller::read_with_retries(std::size_t meter) {
+    auto outcome = drivers_[meter]->read(*context_);
+    for (int retry = 0; retry < bus_.retries && !outcome; ++retry) {
+        const auto kind = outcome.error().kind;
+        if (kind != ReadFailure::Timeout && kind != ReadFailure::Garbled) break;
+        quiet_gap();
+        outcome = drivers_[meter]->read(*context_);
+    }
+    return outcome;
+}
+
+void BusPoller::account(std::size_t meter, const LinkCounters& before,
+                        const Expected<ReadOutcome, ReadError>& outcome) {
+    const auto& id = drivers_[meter]->id();
+    std::lock_guard lock(mutex_);
+    MeterStats& s = stats_[meter];
+    s.transactions += counters_.requests - before.requests;
+    s.answers += counters_.answers - before.answers;
+    s.timeouts += counters_.timeouts - before.timeouts;
+    s.garbled += counters_.checksum_errors - before.checksum_errors;
+    for (auto latency : latencies_) s.record_latency(latency);
+    latencies_.clear();
+    if (outcome) {
+        s.last_success_ms = wall_ms();
+        s.readings += outcome->samples.size();
+        for (const auto& e : outcome->item_errors) {
+            if (e.kind == ReadFailure::Refused) ++s.refused;
+            if (e.kind == ReadFailure::Garbled) ++s.garbled;
+            if (e.kind == ReadFailure::Invalid) {
+                ++s.invalid;
+                spdlog::warn("bus {}: meter {}: answer rejected, nothing stored: {}", bus_.name, id,
+                             e.message);
+            }
+        }
+    } else if (outcome.error().kind == ReadFailure::Invalid) {
+        ++s.invalid;
+    }
+    snapshot_.counters = counters_;
+}
+
+void BusPoller::deliver(std::size_t meter, const std::vector<Sample>& samples) {
+    if (samples.empty()) return;
+    const auto ts = wall_ms();
     std::vector<store::Reading> readings;
-    bool link_failed = false;
-    for (const auto* item : meter.items) {
-        Expected<dlt645::Value, ReadError> value = unexpected(ReadError{});
-        for (int attempt = 0; attempt <= bus_.retries; ++attempt) {
-            value = client.read(meter.address, *item);
-            if (value || value.error().kind == ReadFailure::Refused ||
-                value.error().kind == ReadFailure::LinkError) {
-                break;
-            }
-            spdlog::debug("bus {}: meter {} {}: {} (attempt {})", bus_.name, meter.id,
-                          item->quantity, value.error().message, attempt + 1);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(bus_.gap_ms));  // bus quiet time
-        if (value) {
-            if (value->format == dlt645::ValueFormat::Decimal ||
-                value->format == dlt645::ValueFormat::StatusWord) {
-                readings.push_back(
-                    {meter.id, wall_ms(), std::string(item->quantity), value->number});
-            }
-            continue;
-        }
-        if (value.error().kind == ReadFailure::LinkError) {
-            spdlog::error("bus {}: {}; reopening", bus_.name, value.error().message);
-            link_failed = true;
-            break;
-        }
-        if (value.error().kind == ReadFailure::Refused) {
-            spdlog::debug("bus {}: meter {} {}: {}", bus_.name, meter.id, item->quantity,
-                          value.error().message);
-            continue;
-        }
-        // A meter that does not answer one item will not answer the next: don't
-        // spend the bus's time on it this cycle.
-        spdlog::debug("bus {}: meter {}: {}", bus_.name, meter.id, value.error().message);
-        break;
+    readings.reserve(samples.size());
+    for (const auto& s : samples)
+        readings.push_back({drivers_[meter]->id(), ts, s.quantity, s.value});
+    sink_.accept(std::move(readings));
+}
+
+void BusPoller::run_turn(const PollSchedule::Turn& turn) {
+    const std::size_t m = turn.meter;
+    auto& driver = *drivers_[m];
+    if (!prepare(m)) return;
+    const LinkCounters before = counters_;
+    const bool was_dead = schedule_.dead(m);
+    Expected<ReadOutcome, ReadError> outcome = ReadOutcome{};
+    if (turn.probe) {
+        auto alive = driver.probe(*context_);
+        if (!alive) outcome = unexpected(alive.error());
+    } else {
+        outcome = read_with_retries(m);
     }
-    {
-        std::lock_guard lock(mutex_);
-        stats_.link = client.counters();
-        ++stats_.cycles;
-        if (readings.empty()) ++stats_.failed_cycles;
-        stats_.readings += readings.size();
+    account(m, before, outcome);
+    if (!outcome && outcome.error().kind == ReadFailure::LinkError) {
+        close_link(outcome.error().message);  // the port failed, not the meter
+        return;
     }
-    if (link_failed) {
-        link_.reset();
-        std::lock_guard lock(mutex_);
-        stats_.port_open = false;
+    const auto now = Clock::now();
+    if (outcome) {
+        schedule_.answered(m, now);
+        if (was_dead) spdlog::info("bus {}: meter {} answers again", bus_.name, driver.id());
+        deliver(m, outcome->samples);
+    } else {
+        spdlog::debug("bus {}: meter {}: {}", bus_.name, driver.id(), outcome.error().message);
+        schedule_.silent(m, now);
+        if (!was_dead && schedule_.dead(m)) {
+            spdlog::warn(
+                "bus {}: meter {} ({}) has not answered {} turns; probing it every {} s "
+                "at most, the other meters keep their schedule",
+                bus_.name, driver.id(), driver.describe(), schedule_.silent_cycles(m),
+                schedule_.current_backoff(m).count() / 1000);
+        }
     }
-    if (!readings.empty()) sink_.accept(std::move(readings));
+    std::lock_guard lock(mutex_);
+    stats_[m].dead = schedule_.dead(m);
+}
+
+void BusPoller::run_command(Command& command) {
+    const std::size_t m = command.meter;
+    auto& driver = *drivers_[m];
+    CommandResult result;
+    if (!prepare(m)) {
+        command.done.set_value(failed("bus " + bus_.name + ": the port failed"));
+        return;
+    }
+    const LinkCounters before = counters_;
+    if (command.kind == Command::Kind::ReadNow) {
+        auto outcome = read_with_retries(m);
+        account(m, before, outcome);
+        schedule_.read_out_of_turn(m, outcome.has_value(), Clock::now());
+        if (outcome) {
+            deliver(m, outcome->samples);
+            result.ok = true;
+            result.samples = outcome->samples;
+        } else {
+            result.error = driver.describe() + ": " + outcome.error().message;
+        }
+    } else {
+        auto state = driver.switch_supply(*context_, command.on);
+        account(m, before, ReadOutcome{});
+        if (state) {
+            result.ok = true;
+            result.state = *state;
+            spdlog::info("bus {}: meter {} switched {}; reads back {}", bus_.name, driver.id(),
+                         command.on ? "on" : "off", to_string(*state));
+        } else {
+            result.error = driver.describe() + ": " + state.error().message;
+        }
+    }
+    command.done.set_value(std::move(result));
+}
+
+void BusPoller::sync_time() {
+    const auto interval = std::chrono::seconds(bus_.time_sync_interval_s);
+    next_time_sync_ = Clock::now() + interval;
+    const auto now = std::chrono::system_clock::now();
+    if (!clock_is_plausible(now)) {
+        if (!warned_clock_) {
+            spdlog::warn("bus {}: the gateway clock is not set; no time broadcast until it is",
+                         bus_.name);
+        }
+        warned_clock_ = true;
+        return;
+    }
+    warned_clock_ = false;
+    Dlt645Client client(*exchange_);
+    if (auto r = client.broadcast_time(local_datetime(now)); !r) {
+        close_link(r.error().message);
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    ++snapshot_.time_syncs;
 }
 
 void BusPoller::run() {
-    std::priority_queue<Due, std::vector<Due>, std::greater<>> schedule;
-    const auto now = Clock::now();
-    for (std::size_t i = 0; i < meters_.size(); ++i) schedule.push({now, i});
-    if (meters_.empty()) {
-        wait_until(Clock::time_point::max());
-        return;
-    }
-    LinkTiming timing{std::chrono::milliseconds(bus_.timeout_ms),
-                      std::chrono::milliseconds(bus_.inter_byte_timeout_ms)};
-    LinkCounters carried;  // counters survive a reopen of the port
     while (true) {
-        const Due due = schedule.top();
-        if (!wait_until(due.at) || !ensure_open()) return;
-        schedule.pop();
-        Dlt645Client client(*link_, timing);
-        client.restore_counters(carried);
-        poll_meter(client, meters_[due.meter]);
-        carried = client.counters();
-        // Keep the meter's cadence; after a long stall skip missed turns, don't burst.
-        auto next = due.at + meters_[due.meter].interval;
-        while (next <= Clock::now()) next += meters_[due.meter].interval;
-        schedule.push({next, due.meter});
+        alive_ns_ = Clock::now().time_since_epoch().count();
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) break;
+        }
+        if (!ensure_open()) break;
+        if (auto command = next_command()) {
+            run_command(*command);
+            quiet_gap();
+            continue;
+        }
+        const auto now = Clock::now();
+        if (now >= next_time_sync_) {
+            sync_time();
+            quiet_gap();
+            continue;
+        }
+        if (schedule_.empty()) {
+            wait_until(next_time_sync_);
+            continue;
+        }
+        const auto turn = schedule_.next();
+        if (turn.due > now) {
+            wait_until(std::min(turn.due, next_time_sync_));
+            continue;
+        }
+        run_turn(turn);
+        quiet_gap();
     }
+    std::lock_guard lock(mutex_);
+    for (auto& c : commands_) c.done.set_value(failed("bus " + bus_.name + " stopped"));
+    commands_.clear();
 }
 
 }  // namespace ecmgw::bus

@@ -1,56 +1,127 @@
-// The one master of one bus: opens the port (reopening it with backoff when it
-// fails), reads every meter when it is due, and hands the readings to the core.
+// The one master of one bus. It owns the port (serial, or TCP to a serial
+// server; reopened with backoff when it fails, while other buses carry on) and
+// decides, transaction by transaction, what goes on the wire:
+//   1. commands (read-now, relay/valve) pre-empt reads;
+//   2. the broadcast time sync, when due;
+//   3. the meter whose turn is due (PollSchedule: dead meters are only probed).
+// A quiet gap separates transactions; a meter's own line settings are applied
+// before its turn.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include "bus/dlt645_client.hpp"
-#include "bus/poll_plan.hpp"
+#include "bus/meter_driver.hpp"
+#include "bus/meter_stats.hpp"
+#include "bus/poll_schedule.hpp"
 #include "core/reading_sink.hpp"
 #include "ecmgw/config/config.hpp"
 
 namespace ecmgw::bus {
 
-struct BusStats {
-    LinkCounters link;
-    std::uint64_t cycles = 0;         // meter reads attempted
-    std::uint64_t failed_cycles = 0;  // meter reads that got no value at all
-    std::uint64_t readings = 0;
+struct MeterSnapshot {
+    std::string id;
+    std::string describe;
+    MeterStats stats;
+    LatencySummary latency;
+};
+
+struct BusSnapshot {
+    std::string name;
+    std::string link;  // what the port is: "/dev/ttyUSB0 2400 8E1", "tcp://10.0.0.5:4001"
     bool port_open = false;
+    std::uint64_t reopens = 0;
+    std::uint64_t time_syncs = 0;
+    LinkCounters counters;
+    std::vector<MeterSnapshot> meters;
+};
+
+// The result of a command run on the bus.
+struct CommandResult {
+    bool ok = false;
+    std::string error;
+    std::vector<Sample> samples;       // read-now
+    std::optional<SupplyState> state;  // relay/valve: the state read back
+};
+
+struct PolledMeter {
+    std::unique_ptr<MeterDriver> driver;
+    std::chrono::milliseconds interval{60'000};
 };
 
 class BusPoller {
   public:
-    BusPoller(config::BusConfig bus, std::vector<MeterPlan> meters, core::ReadingSink& sink);
+    BusPoller(config::BusConfig bus, std::vector<PolledMeter> meters, core::ReadingSink& sink,
+              BackoffPolicy backoff = {});
     ~BusPoller();
     void start();
-    // Finishes the transaction under way, then stops.
+    // Finishes the transaction under way, then stops. Pending commands fail.
     void stop();
-    BusStats stats() const;
+
+    bool has_meter(const std::string& id) const;
+    // Commands go before the next read; the future is ready when they have run.
+    std::future<CommandResult> read_now(const std::string& meter);
+    std::future<CommandResult> switch_supply(const std::string& meter, bool on);
+
+    BusSnapshot snapshot() const;
     // Steady-clock time of the loop's last turn, for the watchdog.
     std::chrono::steady_clock::time_point last_alive() const;
+    const std::string& name() const { return bus_.name; }
 
   private:
+    struct Command {
+        enum class Kind { ReadNow, Switch } kind;
+        std::size_t meter;
+        bool on = false;
+        std::promise<CommandResult> done;
+    };
+
     void run();
     bool ensure_open();
-    void poll_meter(Dlt645Client& client, const MeterPlan& meter);
+    void close_link(const std::string& why);
     bool wait_until(std::chrono::steady_clock::time_point t);
+    std::optional<Command> next_command();
+    std::future<CommandResult> submit(Command::Kind kind, const std::string& meter, bool on);
+    void run_command(Command& command);
+    void run_turn(const PollSchedule::Turn& turn);
+    void sync_time();
+    // Prepares the link for `meter` (line, timeout); false when the link failed.
+    bool prepare(std::size_t meter);
+    Expected<ReadOutcome, ReadError> read_with_retries(std::size_t meter);
+    void account(std::size_t meter, const LinkCounters& before,
+                 const Expected<ReadOutcome, ReadError>& outcome);
+    void deliver(std::size_t meter, const std::vector<Sample>& samples);
+    void quiet_gap();
 
     config::BusConfig bus_;
-    std::vector<MeterPlan> meters_;
+    std::vector<std::unique_ptr<MeterDriver>> drivers_;
     core::ReadingSink& sink_;
-    std::unique_ptr<transport::ByteLink> link_;
-    std::chrono::milliseconds reopen_backoff_{1000};
+    PollSchedule schedule_;
 
-    mutable std::mutex mutex_;
+    // Used by the bus thread only.
+    std::unique_ptr<transport::ByteLink> link_;
+    std::unique_ptr<Exchange> exchange_;
+    std::unique_ptr<BusContext> context_;
+    LinkCounters counters_;
+    std::vector<std::chrono::microseconds> latencies_;
+    std::chrono::milliseconds reopen_backoff_{1000};
+    std::chrono::steady_clock::time_point next_time_sync_ =
+        std::chrono::steady_clock::time_point::max();
+    bool warned_clock_ = false;
+
+    mutable std::mutex mutex_;  // guards what follows
     std::condition_variable wake_;
     bool stopping_ = false;
-    BusStats stats_;
+    std::deque<Command> commands_;
+    BusSnapshot snapshot_;
+    std::vector<MeterStats> stats_;
+
     std::atomic<std::int64_t> alive_ns_{0};
     std::thread thread_;
 };

@@ -1,5 +1,7 @@
 #include "bus/dlt645_client.hpp"
 
+#include "ecmgw/protocols/dlt645_1997.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -35,6 +37,38 @@ Expected<dlt645::Value, ReadError> Dlt645Client::read(const dlt645::Address& met
     auto value = dlt645::decode_value(item, answer->value);
     if (!value) return unexpected(ReadError{ReadFailure::Invalid, value.error().message});
     return *value;
+}
+
+Expected<dlt645::ReadAnswer, ReadError> Dlt645Client::read_raw_1997(const dlt645::Address& meter,
+                                                                    std::uint16_t di) {
+    auto frame = exchange(dlt645_1997::encode_read(meter, di), [&](const dlt645::Frame& f) {
+        return meter.is_wildcard() || f.address == meter;
+    });
+    if (!frame) return unexpected(frame.error());
+    auto answer = dlt645_1997::decode_read_answer(*frame, meter, di);
+    if (!answer) return unexpected(from_answer_error(answer.error()));
+    return *answer;
+}
+
+Expected<dlt645::Value, ReadError> Dlt645Client::read_1997(const dlt645::Address& meter,
+                                                           const dlt645::DataItem& item) {
+    auto answer = read_raw_1997(meter, static_cast<std::uint16_t>(item.di));
+    if (!answer) return unexpected(answer.error());
+    auto value = dlt645::decode_value(item, answer->value);
+    if (!value) return unexpected(ReadError{ReadFailure::Invalid, value.error().message});
+    return *value;
+}
+
+Expected<void, ReadError> Dlt645Client::control(const dlt645::Address& meter,
+                                                const dlt645::ControlAuth& auth,
+                                                dlt645::ControlCommand command,
+                                                const dlt645::DateTime& valid_until) {
+    auto frame = exchange(dlt645::encode_control(meter, auth, command, valid_until),
+                          [&](const dlt645::Frame& f) { return f.address == meter; });
+    if (!frame) return unexpected(frame.error());
+    auto answer = dlt645::decode_control_answer(*frame, meter);
+    if (!answer) return unexpected(from_answer_error(answer.error()));
+    return {};
 }
 
 Expected<dlt645::Address, ReadError> Dlt645Client::read_address() {

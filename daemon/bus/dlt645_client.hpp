@@ -28,7 +28,16 @@ class Dlt645Client {
     // The value bytes of `di` as the meter sent them (block reads split them).
     Expected<dlt645::ReadAnswer, ReadError> read_raw(const dlt645::Address& meter,
                                                      dlt645::DataId di);
+    // DL/T 645-1997: two-byte DIs, function 01.
+    Expected<dlt645::ReadAnswer, ReadError> read_raw_1997(const dlt645::Address& meter,
+                                                          std::uint16_t di);
+    Expected<dlt645::Value, ReadError> read_1997(const dlt645::Address& meter,
+                                                 const dlt645::DataItem& item);
     Expected<dlt645::Address, ReadError> read_address();
+    // Relay and alarm control (0x1C); `valid_until` in the meter's local time.
+    Expected<void, ReadError> control(const dlt645::Address& meter, const dlt645::ControlAuth& auth,
+                                      dlt645::ControlCommand command,
+                                      const dlt645::DateTime& valid_until);
     // Broadcast frames are never answered: sends and returns.
     Result broadcast_time(const dlt645::DateTime& when);
 

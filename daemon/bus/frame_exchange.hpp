@@ -21,6 +21,14 @@ struct Exchange {
     LinkTiming timing;
     LinkCounters& counters;
     std::chrono::microseconds last_latency{0};  // request written → answer complete
+    // When set, every answered request's latency is appended here (per-meter statistics).
+    std::vector<std::chrono::microseconds>* latencies = nullptr;
+
+    void record_answer(std::chrono::microseconds latency) {
+        ++counters.answers;
+        last_latency = latency;
+        if (latencies != nullptr) latencies->push_back(latency);
+    }
 };
 
 namespace detail {
@@ -102,9 +110,8 @@ Expected<Frame, ReadError> exchange_frame(Exchange& ex, std::span<const std::uin
             if (!complete) break;
             // Half-duplex adapters echo our own request; other meters may chatter.
             if (result.frame.from_meter() && is_answer(result.frame)) {
-                ++ex.counters.answers;
-                ex.last_latency =
-                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+                ex.record_answer(
+                    std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start));
                 return result.frame;
             }
             ++ex.counters.foreign_frames;

@@ -1,25 +1,13 @@
-// `ecmgw read`: a technician reads one meter once, without a config file.
+// `ecmgw read`: a technician reads one meter once, without a config file and
+// without the daemon, through the same drivers the daemon polls with.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "cli/link_options.hpp"
 
 namespace ecmgw::cli {
 
-struct ReadOptions {
-    std::string device;
-    std::string protocol = "dlt645-2007";
-    std::string address = "AAAAAAAAAAAA";  // wildcard: the one meter on the bus
-    int baud = 2400;
-    std::string parity = "E";
-    int data_bits = 8;
-    int stop_bits = 1;
-    int timeout_ms = 600;
-    std::vector<std::string> quantities;  // empty: a technician's standard set
-    bool json = false;
-};
-
-// Exit codes: 0 read, 1 usage or port error, 2 the meter did not answer.
-int run_read(const ReadOptions& options);
+// Prints a table, or one JSON object with --json. Exit codes: 0 read (some items
+// may have failed: they are listed), 1 usage or port error, 2 the meter did not answer.
+int run_read(const LinkOptions& options);
 
 }  // namespace ecmgw::cli

@@ -1,4 +1,5 @@
 #include "core/ingest.hpp"
+#include "platform/thread_name.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -17,8 +18,12 @@ std::int64_t wall_ms() {
 }
 }  // namespace
 
-Ingest::Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch)
-    : store_(store), on_committed_(std::move(on_committed)), max_batch_(max_batch) {}
+Ingest::Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch,
+               std::chrono::milliseconds commit_delay)
+    : store_(store),
+      on_committed_(std::move(on_committed)),
+      max_batch_(max_batch),
+      commit_delay_(commit_delay) {}
 
 Ingest::~Ingest() { stop(); }
 
@@ -32,7 +37,10 @@ void Ingest::accept(std::vector<store::Reading> readings) {
 
 void Ingest::start() {
     alive_ns_ = Clock::now().time_since_epoch().count();
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        platform::name_this_thread("ingest");
+        run();
+    });
 }
 
 void Ingest::stop() {
@@ -82,6 +90,9 @@ void Ingest::run() {
             if (stopping_) return;
             continue;
         }
+        const auto gather_until = Clock::now() + commit_delay_;
+        ready_.wait_until(lock, gather_until,
+                          [&] { return stopping_ || queue_.size() >= max_batch_; });
         const std::size_t n = std::min(queue_.size(), max_batch_);
         std::vector<store::Reading> batch(
             std::make_move_iterator(queue_.begin()),

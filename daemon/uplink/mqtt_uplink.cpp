@@ -1,4 +1,5 @@
 #include "uplink/mqtt_uplink.hpp"
+#include "platform/thread_name.hpp"
 
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
@@ -42,7 +43,10 @@ MqttUplink::~MqttUplink() { stop(); }
 
 void MqttUplink::start() {
     alive_ns_ = Clock::now().time_since_epoch().count();
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        platform::name_this_thread("uplink");
+        run();
+    });
 }
 
 void MqttUplink::stop() {

@@ -45,6 +45,14 @@ std::optional<AnswerError> check_direction(const Frame& frame) {
                            " goes to a meter: it is a request, not an answer"};
 }
 
+// A request to the wildcard address is answered by whichever meter is on the bus.
+std::optional<AnswerError> check_address(const Frame& frame, const Address& meter) {
+    if (meter.is_wildcard() || frame.address == meter) return std::nullopt;
+    return AnswerError{
+        AnswerErrorKind::WrongAddress, 0,
+        "answer from meter " + frame.address.to_string() + ", asked meter " + meter.to_string()};
+}
+
 DataId data_id_of(const Bytes& data) {
     return static_cast<DataId>(data[0]) | static_cast<DataId>(data[1]) << 8 |
            static_cast<DataId>(data[2]) << 16 | static_cast<DataId>(data[3]) << 24;
@@ -72,11 +80,7 @@ std::optional<AnswerError> check_value_length(const ReadAnswer& answer) {
 Expected<ReadAnswer, AnswerError> decode_read_answer(const Frame& frame, const Address& meter,
                                                      DataId di) {
     if (auto error = check_direction(frame)) return unexpected(std::move(*error));
-    if (!meter.is_wildcard() && frame.address != meter) {
-        return answer_error(AnswerErrorKind::WrongAddress,
-                            "answer from meter " + frame.address.to_string() + ", asked meter " +
-                                meter.to_string());
-    }
+    if (auto error = check_address(frame, meter)) return unexpected(std::move(*error));
     if (!is_read_function(frame.function())) {
         return answer_error(AnswerErrorKind::WrongFunction,
                             "not a read answer: " + control_text(frame.control));
@@ -128,6 +132,36 @@ Expected<Address, AnswerError> decode_read_address_answer(const Frame& frame) {
                                 " but comes from address field " + frame.address.to_string());
     }
     return address;
+}
+
+Expected<void, AnswerError> decode_control_answer(const Frame& frame, const Address& meter) {
+    if (auto error = check_direction(frame)) return unexpected(std::move(*error));
+    if (auto error = check_address(frame, meter)) return unexpected(std::move(*error));
+    if (frame.function() != static_cast<std::uint8_t>(Function::Control)) {
+        return answer_error(AnswerErrorKind::WrongFunction,
+                            "not a control answer: " + control_text(frame.control));
+    }
+    if (frame.abnormal()) return abnormal_answer(frame);
+    // The standard's 9C has no DATA. Bytes there are not refused: the command was carried
+    // out, refusing would only make the poller send it again, and the relay state is
+    // confirmed by reading status word 3 anyway.
+    return {};
+}
+
+std::string_view describe_answer_error_kind(AnswerErrorKind kind) {
+    switch (kind) {
+        case AnswerErrorKind::WrongAddress:
+            return "wrong address";
+        case AnswerErrorKind::WrongFunction:
+            return "wrong function";
+        case AnswerErrorKind::WrongDataId:
+            return "wrong data identifier";
+        case AnswerErrorKind::Malformed:
+            return "malformed answer";
+        case AnswerErrorKind::Abnormal:
+            return "abnormal answer";
+    }
+    return "unknown error";
 }
 
 std::string describe_error_word(std::uint8_t error_word) {

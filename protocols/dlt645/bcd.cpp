@@ -118,6 +118,8 @@ std::size_t natural_length(ValueFormat format) {
 Result check_item_length(const DataItem& item) {
     const std::size_t natural = natural_length(item.format);
     if (natural == 0 || natural == item.length) return {};
+    // DL/T 645-1997 has status words of one byte (C020).
+    if (item.format == ValueFormat::StatusWord && item.length == 1) return {};
     return fail(std::string(item.quantity) + " is declared with " + std::to_string(item.length) +
                 " bytes but its format has " + std::to_string(natural));
 }
@@ -160,7 +162,7 @@ Expected<Value> decode_time(ByteView bytes) {
 Value decode_status_word(ByteView bytes) {
     Value v;
     v.format = ValueFormat::StatusWord;
-    v.status = static_cast<std::uint16_t>(bytes[0] | bytes[1] << 8);
+    v.status = static_cast<std::uint16_t>(bytes.size() == 1 ? bytes[0] : bytes[0] | bytes[1] << 8);
     v.number = Decimal{v.status, 0};
     return v;
 }
@@ -180,6 +182,17 @@ Expected<Bytes> encode_date(const DateTime& t) {
 Expected<Bytes> encode_time(const DateTime& t) {
     if (auto ok = check_time(t); !ok) return unexpected(ok.error());
     return Bytes{to_bcd(t.second), to_bcd(t.minute), to_bcd(t.hour)};
+}
+
+Expected<Bytes> encode_status_word(const DataItem& item, std::uint16_t status) {
+    const Bytes both{static_cast<std::uint8_t>(status & 0xFF),
+                     static_cast<std::uint8_t>(status >> 8)};
+    if (item.length == kStatusBytes) return both;
+    if (both[1] != 0) {
+        return fail(std::string(item.quantity) + ": status word 0x" + hex(status, 4) +
+                    " does not fit in " + std::to_string(item.length) + " byte");
+    }
+    return Bytes{both[0]};
 }
 
 template <class T>
@@ -278,8 +291,7 @@ Expected<Bytes> encode_value(const DataItem& item, const Value& value) {
         case ValueFormat::Time:
             return with_context(encode_time(value.when), item);
         case ValueFormat::StatusWord:
-            return Bytes{static_cast<std::uint8_t>(value.status & 0xFF),
-                         static_cast<std::uint8_t>(value.status >> 8)};
+            return encode_status_word(item, value.status);
         case ValueFormat::AddressValue:
             return Bytes(value.address.wire.begin(), value.address.wire.end());
     }

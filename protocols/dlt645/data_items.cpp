@@ -18,12 +18,20 @@ constexpr DataItem status_word(DataId di, std::string_view name) {
 
 constexpr std::array kItems{
     energy(0x00000000, "energy_kwh"),
+    energy(0x00000100, "energy_t1_kwh"),  // combined active energy, sharp
+    energy(0x00000200, "energy_t2_kwh"),  // peak
+    energy(0x00000300, "energy_t3_kwh"),  // flat
+    energy(0x00000400, "energy_t4_kwh"),  // valley
     energy(0x00010000, "import_energy_kwh"),
     energy(0x00010100, "import_energy_t1_kwh"),  // sharp
     energy(0x00010200, "import_energy_t2_kwh"),  // peak
     energy(0x00010300, "import_energy_t3_kwh"),  // flat
     energy(0x00010400, "import_energy_t4_kwh"),  // valley
     energy(0x00020000, "export_energy_kwh"),
+    energy(0x00020100, "export_energy_t1_kwh"),
+    energy(0x00020200, "export_energy_t2_kwh"),
+    energy(0x00020300, "export_energy_t3_kwh"),
+    energy(0x00020400, "export_energy_t4_kwh"),
     DataItem{0x02010100, "voltage_a_v", "V", ValueFormat::Decimal, 2, 1, false},
     DataItem{0x02010200, "voltage_b_v", "V", ValueFormat::Decimal, 2, 1, false},
     DataItem{0x02010300, "voltage_c_v", "V", ValueFormat::Decimal, 2, 1, false},

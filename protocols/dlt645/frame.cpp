@@ -115,6 +115,22 @@ Bytes encode_broadcast_time(const DateTime& t, std::size_t wakeup) {
                         wakeup);
 }
 
+Bytes encode_control(const Address& meter, const ControlAuth& auth, ControlCommand command,
+                     const DateTime& valid_until, std::size_t wakeup) {
+    constexpr std::uint8_t kReserved = 0x00;  // N2
+    Bytes data{auth.privilege};
+    data.insert(data.end(), auth.password.begin(), auth.password.end());
+    data.insert(data.end(), auth.operator_code.begin(), auth.operator_code.end());
+    data.push_back(static_cast<std::uint8_t>(command));
+    data.push_back(kReserved);
+    for (int field : {valid_until.second, valid_until.minute, valid_until.hour, valid_until.day,
+                      valid_until.month, valid_until.year}) {
+        data.push_back(bcd_byte(field));
+    }
+    return encode_frame(Frame{meter, static_cast<std::uint8_t>(Function::Control), std::move(data)},
+                        wakeup);
+}
+
 ScanResult scan(ByteView bytes) {
     ScanResult result;
     std::size_t checksum_errors = 0;

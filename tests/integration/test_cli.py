@@ -1,36 +1,153 @@
-"""The technician's direct commands and the daemon's refusal of bad config."""
+"""The technician's direct commands and the daemon's refusal of bad config.
 
+DL/T 645-2007 meters are ecmgw-sim's. Modbus meters are served by Debian's
+pymodbus (its RTU framer, request decoder and datastore) on the meter end of a
+socat pty pair: pymodbus's own serial server needs pyserial, which the project
+does not install, so PymodbusMeter moves the bytes itself."""
+
+import decimal
 import json
 import os
+import select
+import shutil
+import struct
 import subprocess
 import tempfile
+import threading
 import unittest
-import decimal
 
-from harness import ECMGW, ECMGW_SIM, Processes, PtyPair, wait_for
+from pymodbus.datastore import ModbusSequentialDataBlock, ModbusSlaveContext
+from pymodbus.factory import ServerDecoder
+from pymodbus.framer.rtu_framer import ModbusRtuFramer
+
+from harness import ECMGW, ECMGW_SIM, Processes, PtyPair, free_port, read_log, wait_for
+
+PROFILES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../config/profiles")
 
 
-class ReadCommandTest(unittest.TestCase):
+def workdir_for(test, prefix):
+    """A scratch directory removed after the test, once its processes have stopped."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, workdir, ignore_errors=True)
+    return workdir
+
+
+def run_ecmgw(*args, timeout=120):
+    return subprocess.run([ECMGW, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "ECMGW_PROFILES_DIR": PROFILES_DIR})
+
+
+def sim_speaks(protocol):
+    """Whether this ecmgw-sim serves meters of `protocol` (it serves only
+    DL/T 645-2007 today; the other protocols are being added)."""
+    out = subprocess.run([ECMGW_SIM, "--help"], capture_output=True, text=True, timeout=30)
+    return "--protocol" in out.stdout and protocol in out.stdout
+
+
+def assert_pastes_into_a_config(test, device, blocks):
+    """The scan's output, pasted under a [[bus]] named floor1, is a config the daemon takes."""
+    path = os.path.join(test.workdir, "pasted.toml")
+    with open(path, "w") as f:
+        f.write(f'[gateway]\nid = "gw-1"\nprofiles_dir = "{PROFILES_DIR}"\n\n'
+                f'[[bus]]\nname = "floor1"\ndevice = "{device}"\n\n{blocks}')
+    out = run_ecmgw("check-config", path)
+    test.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+
+
+def start_sim(procs, device, *args):
+    """ecmgw-sim on `device`, once it serves (its first line says so)."""
+    sim = procs.start("sim", [ECMGW_SIM, "--device", device, "--answer-delay-ms", "5", *args])
+    wait_for(lambda: "serving" in read_log(sim), 10, "ecmgw-sim to serve")
+    return sim
+
+
+def listening(port):
+    """Whether a TCP socket listens on `port` (without connecting, which would use
+    up a socat that accepts one connection)."""
+    with open("/proc/net/tcp") as f:
+        return any(fields[1].endswith(f":{port:04X}") and fields[3] == "0A"
+                   for fields in (line.split() for line in f.readlines()[1:]))
+
+
+def float32_registers(value):
+    """An IEEE 754 float in two registers, high word first (Eastron's ABCD)."""
+    return list(struct.unpack(">HH", struct.pack(">f", value)))
+
+
+# Eastron SDM120 input registers (config/profiles/eastron-sdm120.toml) and the values put there.
+SDM120_VALUES = {
+    0x0000: 230.5,    # voltage_a_v, 1 decimal
+    0x0006: 1.234,    # current_a_a, 3 decimals
+    0x000C: 284.6,    # active power in W: active_power_kw 0.2846
+    0x001E: 0.985,    # power_factor
+    0x0046: 49.98,    # frequency_hz
+    0x0048: 1234.56,  # import_energy_kwh
+    0x0156: 2345.67,  # energy_kwh
+}
+
+
+class PymodbusMeter:
+    """One Modbus RTU device: pymodbus answers every request for `unit` (and
+    none for other units, as on a real bus) from a datastore of registers."""
+
+    def __init__(self, device, unit, input_registers):
+        self.unit = unit
+        inputs = ModbusSequentialDataBlock(0, [0] * 0x200)
+        for address, value in input_registers.items():
+            inputs.setValues(address, float32_registers(value))
+        holding = ModbusSequentialDataBlock(0, [0] * 0x10)
+        self.context = ModbusSlaveContext(ir=inputs, hr=holding, zero_mode=True)
+        self.framer = ModbusRtuFramer(ServerDecoder())
+        self.fd = os.open(device, os.O_RDWR | os.O_NOCTTY)
+        self.requests = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _answer(self, request):
+        self.requests += 1
+        response = request.execute(self.context)
+        response.unit_id = request.unit_id
+        os.write(self.fd, self.framer.buildPacket(response))
+
+    def _serve(self):
+        while not self.stopping.is_set():
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                self.framer.processIncomingPacket(os.read(self.fd, 512), self._answer, unit=[self.unit])
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(10)
+        os.close(self.fd)
+
+
+class Dlt645CommandsTest(unittest.TestCase):
+    """read, relay and scan against one simulated DL/T 645-2007 meter."""
+
     def setUp(self):
-        self.workdir = tempfile.mkdtemp(prefix="ecmgw-cli-")
+        self.workdir = workdir_for(self, "ecmgw-cli-")
         self.procs = Processes(self.workdir)
+        self.addCleanup(self.procs.stop_all)
         self.line = PtyPair(self.procs, self.workdir, "bench")
         self.answers = os.path.join(self.workdir, "answers.jsonl")
-        self.procs.start("sim", [ECMGW_SIM, "--device", self.line.meter_end, "--address", "202012345678",
-                                 "--answer-delay-ms", "5", "--answer-log", self.answers])
+        start_sim(self.procs, self.line.meter_end, "--address", "202012345678", "--answer-log", self.answers)
 
-    def tearDown(self):
-        self.procs.stop_all()
+    def ecmgw(self, command, *args):
+        return run_ecmgw(command, "--device", self.line.master_end, *args)
 
     def read(self, *args):
-        return subprocess.run([ECMGW, "read", "--device", self.line.master_end, *args],
-                              capture_output=True, text=True, timeout=60)
+        return self.ecmgw("read", *args)
+
+    def read_json(self, *args):
+        out = self.read("--json", *args)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return json.loads(out.stdout, parse_float=decimal.Decimal)
 
     def test_read_json_gives_the_meters_values(self):
-        out = self.read("--address", "202012345678", "--json")
-        self.assertEqual(out.returncode, 0, out.stderr)
-        result = json.loads(out.stdout, parse_float=decimal.Decimal)
+        result = self.read_json("--address", "202012345678")
         self.assertEqual(result["address"], "202012345678")
+        self.assertEqual(result["protocol"], "dlt645-2007")
         values = result["values"]
         sent = {}
         with open(self.answers) as f:
@@ -41,17 +158,271 @@ class ReadCommandTest(unittest.TestCase):
             self.assertEqual(decimal.Decimal(values[q]), decimal.Decimal(sent[q]), q)
         self.assertEqual(values["voltage_a_v"], decimal.Decimal("220.0"))
 
+    def test_read_keeps_the_standard_set_with_date_time_and_status(self):
+        values = self.read_json()["values"]
+        for q in ("energy_kwh", "import_energy_t1_kwh", "import_energy_t4_kwh", "current_a_a",
+                  "power_factor", "frequency_hz", "status_word_3"):
+            self.assertIn(q, values)
+        self.assertRegex(values["meter_date"], r"^\d{4}-\d{2}-\d{2}$")
+        self.assertRegex(values["meter_time"], r"^\d{2}:\d{2}:\d{2}$")
+
     def test_read_with_wildcard_finds_the_only_meter(self):
         out = self.read("--quantity", "energy_kwh")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("meter 202012345678", out.stdout)
         self.assertIn("energy_kwh", out.stdout)
+        self.assertIn("kWh", out.stdout)
 
     def test_a_meter_that_does_not_answer_exits_2_with_a_clear_message(self):
         out = self.read("--address", "000000000099", "--timeout-ms", "200")
         self.assertEqual(out.returncode, 2)
         self.assertIn("did not answer", out.stderr)
         self.assertIn("000000000099", out.stderr)
+        self.assertIn("wiring", out.stderr)
+        self.assertIn("parity", out.stderr)
+
+    def test_an_unknown_quantity_is_a_usage_error(self):
+        out = self.read("--quantity", "no_such_thing")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no_such_thing", out.stderr)
+
+    def test_relay_off_then_on_reads_the_state_back(self):
+        off = self.ecmgw("relay", "--address", "202012345678", "off")
+        self.assertEqual(off.returncode, 0, off.stderr)
+        self.assertIn("read back: off", off.stdout)
+        status = self.read_json("--quantity", "status_word_3", "--quantity", "active_power_kw")["values"]
+        self.assertTrue(int(status["status_word_3"]) & 0x10, "status word 3 bit 4: relay open")
+        self.assertEqual(status["active_power_kw"], 0)
+
+        on = self.ecmgw("relay", "--json", "on")  # the wildcard: the only meter on the bus
+        self.assertEqual(on.returncode, 0, on.stderr)
+        result = json.loads(on.stdout)
+        self.assertEqual((result["address"], result["state"], result["ok"]), ("202012345678", "on", True))
+        status = self.read_json("--quantity", "status_word_3")["values"]
+        self.assertFalse(int(status["status_word_3"]) & 0x10, "status word 3 bit 4: relay closed")
+
+    def test_relay_of_a_meter_that_does_not_answer_exits_2(self):
+        out = self.ecmgw("relay", "--address", "000000000099", "--timeout-ms", "200", "off")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("did not answer", out.stderr)
+
+    def test_scan_prints_a_meter_block_with_the_address(self):
+        out = self.ecmgw("scan", "--bus", "floor1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("[[meter]]", out.stdout)
+        self.assertIn('id = "E-5678"', out.stdout)
+        self.assertIn('bus = "floor1"', out.stdout)
+        self.assertIn('protocol = "dlt645-2007"', out.stdout)
+        self.assertIn('address = "202012345678"', out.stdout)
+        self.assertIn("found meter 202012345678", out.stderr)
+        assert_pastes_into_a_config(self, self.line.master_end, out.stdout)
+
+    def test_scan_json(self):
+        out = self.ecmgw("scan", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        result = json.loads(out.stdout)
+        self.assertEqual(result["protocol"], "dlt645-2007")
+        self.assertEqual([m["address"] for m in result["found"]], ["202012345678"])
+        self.assertEqual(result["found"][0]["bus"], "CHANGE-ME")
+
+
+class SerialServerTest(unittest.TestCase):
+    """A serial-to-Ethernet server in transparent mode: socat passes TCP bytes to a
+    pty, where ecmgw-sim serves one DL/T 645-2007 meter."""
+
+    def setUp(self):
+        self.workdir = workdir_for(self, "ecmgw-tcp-")
+        self.procs = Processes(self.workdir)
+        self.addCleanup(self.procs.stop_all)
+        self.port = free_port()
+        meter_end = os.path.join(self.workdir, "server-meters")
+        self.procs.start("socat-server", ["socat", f"pty,raw,echo=0,link={meter_end}",
+                                          f"tcp-listen:{self.port},bind=127.0.0.1,reuseaddr"])
+        wait_for(lambda: os.path.exists(meter_end) and listening(self.port), 10, "the serial server")
+        start_sim(self.procs, meter_end, "--address", "202012345678")
+
+    def test_read_through_a_serial_server(self):
+        out = run_ecmgw("read", "--host", "127.0.0.1", "--port", str(self.port), "--json",
+                        "--quantity", "energy_kwh", "--quantity", "voltage_a_v")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        result = json.loads(out.stdout, parse_float=decimal.Decimal)
+        self.assertEqual((result["address"], result["host"], result["port"]),
+                         ("202012345678", "127.0.0.1", self.port))
+        self.assertEqual(result["values"]["voltage_a_v"], decimal.Decimal("220.0"))
+
+
+class ModbusCommandsTest(unittest.TestCase):
+    """read and scan of an Eastron SDM120 served by pymodbus as unit 7."""
+
+    UNIT = 7
+
+    def setUp(self):
+        self.workdir = workdir_for(self, "ecmgw-modbus-")
+        self.procs = Processes(self.workdir)
+        self.addCleanup(self.procs.stop_all)
+        self.line = PtyPair(self.procs, self.workdir, "modbus")
+        self.meter = PymodbusMeter(self.line.meter_end, self.UNIT, SDM120_VALUES)
+        self.addCleanup(self.meter.close)
+
+    def ecmgw(self, command, *args):
+        return run_ecmgw(command, "--device", self.line.master_end, "--protocol", "modbus", *args)
+
+    def test_read_gives_the_exact_register_values_rounded_per_the_profile(self):
+        out = self.ecmgw("read", "--unit", str(self.UNIT), "--profile", "eastron-sdm120", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        # The exact text matters (decimals per the profile), not only the value.
+        self.assertIn('"voltage_a_v":230.5,', out.stdout)
+        self.assertIn('"active_power_kw":0.2846,', out.stdout)
+        result = json.loads(out.stdout, parse_float=decimal.Decimal)
+        self.assertEqual((result["unit"], result["profile"], result["protocol"]),
+                         (self.UNIT, "eastron-sdm120", "modbus"))
+        expected = {"voltage_a_v": "230.5", "current_a_a": "1.234", "active_power_kw": "0.2846",
+                    "power_factor": "0.985", "frequency_hz": "49.98", "import_energy_kwh": "1234.56",
+                    "energy_kwh": "2345.67", "export_energy_kwh": "0.00"}
+        for q, v in expected.items():
+            self.assertEqual(result["values"][q], decimal.Decimal(v), q)
+        self.assertEqual(result["errors"], [])
+
+    def test_read_of_chosen_quantities_prints_a_table_with_units(self):
+        out = self.ecmgw("read", "--unit", str(self.UNIT), "--profile", "eastron-sdm120",
+                         "--quantity", "voltage_a_v", "--quantity", "energy_kwh")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("modbus unit 7 (eastron-sdm120)", out.stdout)
+        self.assertRegex(out.stdout, r"voltage_a_v +230\.5 V")
+        self.assertRegex(out.stdout, r"energy_kwh +2345\.67 kWh")
+        self.assertNotIn("frequency_hz", out.stdout)
+
+    def test_a_unit_that_does_not_answer_exits_2(self):
+        out = self.ecmgw("read", "--unit", "8", "--profile", "eastron-sdm120", "--timeout-ms", "200")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("modbus unit 8", out.stderr)
+        self.assertIn("did not answer", out.stderr)
+
+    def test_read_without_a_profile_is_a_usage_error_naming_the_profiles(self):
+        out = self.ecmgw("read", "--unit", str(self.UNIT))
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("--profile", out.stderr)
+        self.assertIn("eastron-sdm120", out.stderr)
+
+    def test_relay_of_a_profile_without_relay_is_a_usage_error(self):
+        out = self.ecmgw("relay", "--unit", str(self.UNIT), "--profile", "eastron-sdm120", "off")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("describes no relay", out.stderr)
+
+    def test_scan_finds_the_unit_among_1_to_10(self):
+        out = self.ecmgw("scan", "--to", "10", "--profile", "eastron-sdm120", "--bus", "floor1")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        assert_pastes_into_a_config(self, self.line.master_end, out.stdout)
+        self.assertIn('id = "M-7"', out.stdout)
+        self.assertIn("unit = 7", out.stdout)
+        self.assertIn('profile = "eastron-sdm120"', out.stdout)
+        self.assertEqual(out.stdout.count("[[meter]]"), 1)
+        self.assertIn("baud = 2400", out.stdout)  # the profile's factory line settings
+        self.assertIn("found modbus unit 7", out.stderr)
+
+    def test_scan_without_a_profile_reads_holding_register_0(self):
+        out = self.ecmgw("scan", "--to", "10", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        result = json.loads(out.stdout)
+        self.assertEqual([m["unit"] for m in result["found"]], [self.UNIT])
+        self.assertEqual(result["found"][0]["id"], "M-7")
+
+    def test_scan_of_units_nobody_has_exits_2(self):
+        out = self.ecmgw("scan", "--from", "1", "--to", "3")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("no meter found", out.stderr)
+        self.assertEqual(out.stdout, "")
+
+
+class SilentBusTest(unittest.TestCase):
+    """A line with nothing on it, and flags that are wrong before any line is opened."""
+
+    def setUp(self):
+        self.workdir = workdir_for(self, "ecmgw-silent-")
+        self.procs = Processes(self.workdir)
+        self.addCleanup(self.procs.stop_all)
+        self.line = PtyPair(self.procs, self.workdir, "empty")
+
+    def test_scan_of_an_empty_dlt645_bus_exits_2(self):
+        out = run_ecmgw("scan", "--device", self.line.master_end, "--timeout-ms", "100")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("no meter found", out.stderr)
+        self.assertIn("--search", out.stderr)
+
+    def test_read_of_an_empty_cjt188_bus_exits_2(self):
+        out = run_ecmgw("read", "--device", self.line.master_end, "--protocol", "cjt188",
+                        "--timeout-ms", "100")
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn("did not answer", out.stderr)
+
+    def test_a_port_that_does_not_exist_is_exit_1(self):
+        out = run_ecmgw("read", "--device", os.path.join(self.workdir, "nothing"))
+        self.assertEqual(out.returncode, 1)
+
+    def test_neither_device_nor_host_is_a_usage_error(self):
+        out = run_ecmgw("read")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("--device", out.stderr)
+
+    def test_a_malformed_address_is_a_usage_error(self):
+        out = run_ecmgw("read", "--device", self.line.master_end, "--address", "12345")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("12 decimal digits", out.stderr)
+
+
+@unittest.skipUnless(sim_speaks("cjt188"), "ecmgw-sim serves no CJ/T 188 water meters yet")
+class Cjt188CommandsTest(unittest.TestCase):
+    ADDRESS = "12345678901234"
+
+    def setUp(self):
+        self.workdir = workdir_for(self, "ecmgw-cjt188-")
+        self.procs = Processes(self.workdir)
+        self.addCleanup(self.procs.stop_all)
+        self.line = PtyPair(self.procs, self.workdir, "water")
+        start_sim(self.procs, self.line.meter_end, "--protocol", "cjt188", "--address", self.ADDRESS)
+
+    def ecmgw(self, command, *args):
+        return run_ecmgw(command, "--device", self.line.master_end, "--protocol", "cjt188", *args)
+
+    def test_read_gives_the_volume(self):
+        out = self.ecmgw("read", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        result = json.loads(out.stdout, parse_float=decimal.Decimal)
+        self.assertEqual(result["address"], self.ADDRESS)
+        self.assertIn("volume_m3", result["values"])
+
+    def test_valve_close_then_open_reads_the_state_back(self):
+        close = self.ecmgw("valve", "close")
+        self.assertEqual(close.returncode, 0, close.stderr)
+        self.assertIn("read back: closed", close.stdout)
+        opened = self.ecmgw("valve", "open")
+        self.assertEqual(opened.returncode, 0, opened.stderr)
+        self.assertIn("read back: open", opened.stdout)
+
+    def test_scan_prints_a_water_meter_block(self):
+        out = self.ecmgw("scan")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(f'address = "{self.ADDRESS}"', out.stdout)
+        self.assertIn('id = "W-1234"', out.stdout)
+
+
+@unittest.skipUnless(sim_speaks("dlt645-1997"), "ecmgw-sim serves no DL/T 645-1997 meters yet")
+class Dlt645_1997CommandsTest(unittest.TestCase):
+    ADDRESS = "000000001997"
+
+    def setUp(self):
+        self.workdir = workdir_for(self, "ecmgw-1997-")
+        self.procs = Processes(self.workdir)
+        self.addCleanup(self.procs.stop_all)
+        self.line = PtyPair(self.procs, self.workdir, "old")
+        start_sim(self.procs, self.line.meter_end, "--protocol", "dlt645-1997", "--address", self.ADDRESS)
+
+    def test_read_finds_the_meter_by_c032_and_reads_its_energy(self):
+        out = run_ecmgw("read", "--device", self.line.master_end, "--protocol", "dlt645-1997", "--json")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        result = json.loads(out.stdout, parse_float=decimal.Decimal)
+        self.assertEqual(result["address"], self.ADDRESS)
+        self.assertIn("import_energy_kwh", result["values"])
 
 
 class BadConfigTest(unittest.TestCase):

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -142,7 +144,7 @@ TEST_CASE("keys left out take their defaults") {
     CHECK(c.source == std::filesystem::path(kFile));
 }
 
-TEST_CASE("the gateway's own defaults: timezone, and client_id from the gateway id") {
+TEST_CASE("the gateway's own defaults: timezone - and client_id from the gateway id") {
     const Config c = parse_ok("[gateway]\nid = \"gw-0001\"\n");
     CHECK(c.gateway.timezone == "Asia/Shanghai");
     CHECK(c.cloud.client_id == "ecmgw-gw-0001");
@@ -150,7 +152,7 @@ TEST_CASE("the gateway's own defaults: timezone, and client_id from the gateway 
     CHECK(empty_id.cloud.client_id == "ecmgw-gw-9");
 }
 
-TEST_CASE("a box not yet commissioned (no bus, no meter) is valid") {
+TEST_CASE("a box not yet commissioned (no bus - no meter) is valid") {
     const Config c = parse_ok(kGateway);
     CHECK(c.buses.empty());
     CHECK(c.meters.empty());
@@ -159,12 +161,27 @@ TEST_CASE("a box not yet commissioned (no bus, no meter) is valid") {
 }
 
 TEST_CASE("the shipped example config parses without error") {
-    auto result = load_config(testdata("/../../config/ecmgw.example.toml"));
+    // The example points profiles_dir at the installed profiles; here they are read
+    // from the source tree instead.
+    const std::string file = testdata("/../../config/ecmgw.example.toml");
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string installed = "profiles_dir = \"/usr/share/ecmgw/profiles\"";
+    const std::size_t at = text.find(installed);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, installed.size(),
+                 "profiles_dir = \"" + testdata("/../../config/profiles") + "\"");
+    auto result = parse_config(text, file);
     INFO((result ? std::string() : all_errors(result.error())));
     REQUIRE(result.has_value());
     CHECK_FALSE(result->buses.empty());
     CHECK_FALSE(result->meters.empty());
     for (const auto& m : result->meters) CHECK(result->find_bus(m.bus) != nullptr);
+    CHECK(result->profiles.size() >= 6);
+    const MeterConfig* modbus = result->find_meter("E-0301");
+    REQUIRE(modbus != nullptr);
+    REQUIRE(result->profile_of(*modbus) != nullptr);
+    CHECK(result->profile_of(*modbus)->model == "SDM120-Modbus");
 }
 
 TEST_CASE("a UTF-8 BOM and CRLF line ends are accepted") {
@@ -263,7 +280,7 @@ TEST_CASE("unknown key: a missing unit suffix or an added word still gets a sugg
     CHECK(has(e.message, "did you mean 'keepalive_s'?"));
 }
 
-TEST_CASE("unknown key far from every known key: no suggestion, just the list") {
+TEST_CASE("unknown key far from every known key: no suggestion - just the list") {
     const ConfigError e = only_error(kGateway + "colour = \"red\"\n");
     CHECK(e.key == "gateway.colour");
     CHECK(e.line == 4);
@@ -279,7 +296,7 @@ TEST_CASE("unknown key in a meter") {
     CHECK(has(e.message, "did you mean 'interval_s'?"));
 }
 
-TEST_CASE("unknown top-level table, with a suggestion") {
+TEST_CASE("unknown top-level table - with a suggestion") {
     const ConfigError e = only_error(kGateway + "[[meters]]\nid = \"E-1\"\n");
     CHECK(e.line == 4);
     CHECK(e.column == 3);
@@ -306,7 +323,7 @@ TEST_CASE("wrong type: a number in quotes") {
     CHECK(has(e.message, "without quotes"));
 }
 
-TEST_CASE("wrong type: a decimal point, a boolean, text for a number") {
+TEST_CASE("wrong type: a decimal point - a boolean - text for a number") {
     CHECK(has(only_error(kGateway + "[cloud]\nkeepalive_s = 30.0\n").message,
               "found floating-point number 30.0, expected an integer"));
     CHECK(has(only_error(kGateway + kBus + "retries = true\n").message,
@@ -401,7 +418,7 @@ TEST_CASE("two buses on the same serial device") {
     CHECK(has(e.message, "\"/dev/ttyUSB0\" is already used by bus[1] (line 6)"));
 }
 
-TEST_CASE("bad identifiers: gateway id, bus name, meter id") {
+TEST_CASE("bad identifiers: gateway id - bus name - meter id") {
     const ConfigError gw = only_error("[gateway]\nid = \"gw/0001\"\n");
     CHECK(gw.line == 2);
     CHECK(gw.column == 6);
@@ -456,12 +473,15 @@ TEST_CASE("a meter may be listed before its bus") {
 TEST_CASE("unsupported protocol: lists the supported ones") {
     const ConfigError e = only_error(kGateway + kBus +
                                      "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
-                                     "protocol = \"dlt645-1997\"\naddress = \"000000000001\"\n");
+                                     "protocol = \"dlt645-2009\"\naddress = \"000000000001\"\n");
     CHECK(e.line == 10);
     CHECK(e.column == 12);
     CHECK(e.key == "meter[1].protocol");
-    CHECK(has(e.message, "found \"dlt645-1997\""));
-    CHECK(has(e.message, "expected one of the supported protocols: \"dlt645-2007\""));
+    CHECK(has(e.message, "found \"dlt645-2009\""));
+    CHECK(has(e.message, "did you mean 'dlt645-2007'?"));
+    CHECK(has(e.message,
+              "expected one of the supported protocols: \"dlt645-2007\", \"dlt645-1997\", "
+              "\"cjt188\", \"modbus\""));
 }
 
 TEST_CASE("dlt645-2007 address not 12 decimal digits") {
@@ -479,7 +499,7 @@ TEST_CASE("dlt645-2007 address not 12 decimal digits") {
     }
 }
 
-TEST_CASE("wildcard and broadcast addresses are refused, with the reason") {
+TEST_CASE("wildcard and broadcast addresses are refused - with the reason") {
     const ConfigError wild = only_error(kGateway + kBus + meter("E-1", "AAAAAAAAAAAA"));
     CHECK(wild.line == 11);
     CHECK(wild.key == "meter[1].address");
@@ -661,7 +681,7 @@ TEST_CASE("client_id with spaces or too long") {
         "longer than 128"));
 }
 
-TEST_CASE("many mistakes are reported together, in file order") {
+TEST_CASE("many mistakes are reported together - in file order") {
     const std::string text =
         "[gateway]\n"                   // 1
         "id = \"gw-0001\"\n"            // 2
@@ -749,11 +769,427 @@ TEST_CASE("Config::find_bus and find_meter") {
     CHECK(result->find_meter("W-8") == nullptr);
 }
 
-TEST_CASE("names of protocols, kinds and parities") {
+TEST_CASE("names of protocols - kinds and parities") {
     CHECK(to_string(Protocol::Dlt645_2007) == "dlt645-2007");
     CHECK(to_string(MeterKind::Electricity) == "electricity");
     CHECK(to_string(MeterKind::Water) == "water");
     CHECK(to_char(Parity::None) == 'N');
     CHECK(to_char(Parity::Even) == 'E');
     CHECK(to_char(Parity::Odd) == 'O');
+}
+
+// --- profiles, modbus meters ----------------------------------------------------------
+
+namespace {
+
+// [gateway] with profiles_dir set to the test profiles (lines 1-4), and kBus (lines 5-7).
+std::string modbus_head(std::string_view dir = "/profiles") {
+    return "[gateway]\nid = \"gw-0001\"\ntimezone = \"UTC\"\nprofiles_dir = \"" + testdata(dir) +
+           "\"\n" + kBus;
+}
+
+// A modbus [[meter]] on floor1: lines 8-13 after modbus_head().
+std::string modbus_meter(std::string_view id, std::string_view unit,
+                         std::string_view profile = "test-meter") {
+    return "[[meter]]\nid = \"" + std::string(id) +
+           "\"\nbus = \"floor1\"\nprotocol = \"modbus\"\n" + "unit = " + std::string(unit) +
+           "\nprofile = \"" + std::string(profile) + "\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("a modbus meter: unit - profile - and what it takes from the profile") {
+    const Config c =
+        parse_ok(modbus_head() + modbus_meter("E-1", "1") + modbus_meter("W-2", "2", "test-water") +
+                 modbus_meter("E-3", "3", "test-plain"));
+    REQUIRE(c.meters.size() == 3);
+    const MeterConfig& e = c.meters[0];
+    CHECK(e.protocol == Protocol::Modbus);
+    CHECK(e.unit == 1);
+    CHECK(e.address.empty());
+    CHECK(e.profile == "test-meter");
+    CHECK(e.kind == MeterKind::Electricity);
+    CHECK(e.relay);                               // the profile has a [relay]
+    CHECK(c.meters[1].kind == MeterKind::Water);  // from the profile
+    CHECK(c.meters[1].relay);                     // its [valve]
+    CHECK_FALSE(c.meters[2].relay);               // no relay in test-plain
+    REQUIRE(c.profiles.size() == 3);
+    REQUIRE(c.profile_of(e) != nullptr);
+    CHECK(c.profile_of(e)->name == "test-meter");
+    CHECK(c.gateway.profiles_dir == std::filesystem::path(testdata("/profiles")));
+}
+
+TEST_CASE("a relative profiles_dir is resolved against the config file's directory") {
+    auto result = load_config(testdata("/config/modbus.toml"));
+    INFO((result ? std::string() : all_errors(result.error())));
+    REQUIRE(result.has_value());
+    CHECK(result->gateway.profiles_dir ==
+          std::filesystem::path(testdata("/config")) / "../profiles");
+    CHECK(result->profiles.size() == 3);
+    REQUIRE(result->meters.size() == 2);
+    CHECK(result->meters[0].quantities == std::vector<std::string>{"energy_kwh"});
+    CHECK(result->meters[1].unit == 7);
+    const BusConfig* server = result->find_bus("server");
+    REQUIRE(server != nullptr);
+    CHECK(server->transport == Transport::Tcp);
+    CHECK(server->host == "192.168.1.50");
+    CHECK(server->port == 4001);
+    CHECK(server->framing == Framing::Tcp);
+    CHECK(server->device.empty());
+}
+
+TEST_CASE("profiles are only read when a meter uses modbus") {
+    const Config c = parse_ok(kGateway + "profiles_dir = \"/no/such/dir\"\n" + kBus +
+                              meter("E-1", "000000000101"));
+    CHECK(c.profiles.empty());
+    CHECK(c.gateway.profiles_dir == "/no/such/dir");
+    CHECK(parse_ok(kGateway).gateway.profiles_dir == "/usr/share/ecmgw/profiles");
+}
+
+TEST_CASE("profiles_dir that cannot be read: at the key - or unplaced for the default") {
+    const ConfigError e = only_error(modbus_head("/no-such-dir") + modbus_meter("E-1", "1"));
+    CHECK(e.line == 4);
+    CHECK(e.column == 16);
+    CHECK(e.key == "gateway.profiles_dir");
+    CHECK(has(e.message, "cannot read the profiles directory"));
+    CHECK(has(e.message, "No such file or directory"));
+    if (!std::filesystem::exists("/usr/share/ecmgw/profiles")) {
+        const ConfigError d = only_error(kGateway + kBus + modbus_meter("E-1", "1"));
+        CHECK(d.line == 0);
+        CHECK(d.key == "gateway.profiles_dir");
+        CHECK(has(d.message, "(the default; set [gateway] profiles_dir)"));
+    }
+    CHECK(has(only_error(kGateway + "profiles_dir = 5\n").message, "found integer 5"));
+    CHECK(has(only_error(kGateway + "profiles_dir = \"\"\n").message, "found \"\""));
+}
+
+TEST_CASE("a broken profile is an error naming its own file and line - used or not") {
+    const ConfigErrors errors =
+        errors_of(modbus_head("/profiles_broken") + modbus_meter("E-1", "1", "good") +
+                  modbus_meter("E-2", "2", "broken"));
+    INFO(all_errors(errors));
+    // Only the profile's own two errors: the meter naming it gets no extra one.
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0].file == testdata("/profiles_broken") + "/broken.toml");
+    CHECK(errors[0].line == 6);
+    CHECK(errors[1].line == 9);
+    CHECK(errors[1].key == "point[1].adress");
+}
+
+TEST_CASE("modbus: unit instead of address - 1..247") {
+    const ConfigError both =
+        only_error(modbus_head() + modbus_meter("E-1", "1") + "address = \"000000000001\"\n");
+    CHECK(both.line == 14);
+    CHECK(both.key == "meter[1].address");
+    CHECK(has(both.message, "a modbus meter is addressed by unit = 1..247"));
+    const ConfigError missing = only_error(modbus_head() +
+                                           "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
+                                           "protocol = \"modbus\"\nprofile = \"test-meter\"\n");
+    CHECK(missing.line == 8);
+    CHECK(missing.key == "meter[1].unit");
+    CHECK(has(missing.message, "missing required key 'unit'"));
+    struct Case {
+        const char* unit;
+        const char* message;
+    };
+    for (const Case& c :
+         {Case{"0", "found 0 (0 is broadcast: meters never answer it), expected 1..247"},
+          Case{"248", "found 248 (248..255 are reserved"},
+          Case{"300", "found 300, expected 1..247"},
+          Case{"\"1\"", "found string \"1\", expected an integer"}}) {
+        CAPTURE(c.unit);
+        const ConfigError e = only_error(modbus_head() + modbus_meter("E-1", c.unit));
+        CHECK(e.line == 12);
+        CHECK(e.column == 8);
+        CHECK(e.key == "meter[1].unit");
+        CHECK(has(e.message, c.message));
+    }
+}
+
+TEST_CASE("unit on a DL/T 645 meter is an error") {
+    const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") + "unit = 3\n");
+    CHECK(e.key == "meter[1].unit");
+    CHECK(has(e.message, "a dlt645-2007 meter is addressed by 'address'"));
+}
+
+TEST_CASE("two modbus meters with the same unit on a bus") {
+    const ConfigError e =
+        only_error(modbus_head() + modbus_meter("E-1", "5") + modbus_meter("E-2", "5"));
+    CHECK(e.line == 18);
+    CHECK(e.key == "meter[2].unit");
+    CHECK(has(e.message, "unit 5 is already used by meter[1] (line 12) on bus \"floor1\""));
+    // A DL/T 645 address "000000000005" is another address space.
+    parse_ok(modbus_head() + modbus_meter("E-1", "5") + meter("E-2", "000000000005"));
+}
+
+TEST_CASE("modbus: a profile that does not exist lists the known ones") {
+    const ConfigError e = only_error(modbus_head() + modbus_meter("E-1", "1", "test-metre"));
+    CHECK(e.line == 13);
+    CHECK(e.column == 11);
+    CHECK(e.key == "meter[1].profile");
+    CHECK(has(e.message, "no profile is named \"test-metre\" (did you mean 'test-meter'?)"));
+    CHECK(has(e.message, "known profiles: test-meter, test-plain, test-water"));
+    const ConfigError missing = only_error(modbus_head() +
+                                           "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
+                                           "protocol = \"modbus\"\nunit = 1\n");
+    CHECK(missing.key == "meter[1].profile");
+    CHECK(has(missing.message, "missing required key 'profile'"));
+}
+
+TEST_CASE("modbus: quantities are the profile's points") {
+    const ConfigError e = only_error(modbus_head() + modbus_meter("E-1", "1") +
+                                     "quantities = [\"energy_kwh\", \"voltage_a\"]\n");
+    CHECK(e.line == 14);
+    CHECK(e.key == "meter[1].quantities[2]");
+    CHECK(has(e.message, "unknown quantity \"voltage_a\" (did you mean 'voltage_a_v'?)"));
+    CHECK(has(e.message, "expected one of (profile \"test-meter\"): energy_kwh, voltage_a_v"));
+}
+
+TEST_CASE("modbus: relay true needs a profile that can switch - kind must match the profile") {
+    const ConfigError r =
+        only_error(modbus_head() + modbus_meter("E-1", "1", "test-plain") + "relay = true\n");
+    CHECK(r.key == "meter[1].relay");
+    CHECK(has(r.message, "profile \"test-plain\" describes no [relay] or [valve]"));
+    const Config off = parse_ok(modbus_head() + modbus_meter("E-1", "1") + "relay = false\n");
+    CHECK_FALSE(off.meters[0].relay);
+    const ConfigError k = only_error(modbus_head() + modbus_meter("W-1", "1", "test-water") +
+                                     "kind = \"electricity\"\n");
+    CHECK(k.key == "meter[1].kind");
+    CHECK(has(k.message, "profile \"test-water\" is a water meter"));
+    CHECK(has(only_error(kGateway + kBus + meter("E-1", "000000000101") + "relay = 1\n").message,
+              "found integer 1, expected true or false"));
+}
+
+TEST_CASE("a serial server bus: transport tcp with host and port") {
+    const Config c = parse_ok(kGateway +
+                              "[[bus]]\nname = \"s1\"\ntransport = \"tcp\"\nhost = \"10.0.0.9\"\n"
+                              "port = 502\n"
+                              "[[bus]]\nname = \"s2\"\ntransport = \"tcp\"\nhost = \"fd00::9\"\n"
+                              "port = 502\nframing = \"rtu\"\n" +
+                              kBus);
+    REQUIRE(c.buses.size() == 3);
+    CHECK(c.buses[0].transport == Transport::Tcp);
+    CHECK(c.buses[0].framing == Framing::Rtu);
+    CHECK(c.buses[1].host == "fd00::9");
+    CHECK(c.buses[2].transport == Transport::Serial);
+    CHECK(c.buses[2].time_sync_interval_s == 0);
+}
+
+TEST_CASE("transport tcp: host and port required - device refused - and the reverse") {
+    const ConfigErrors tcp = errors_of(kGateway +
+                                       "[[bus]]\nname = \"s1\"\ntransport = \"tcp\"\n"
+                                       "device = \"/dev/ttyUSB0\"\n");
+    INFO(all_errors(tcp));
+    REQUIRE(tcp.size() == 3);
+    CHECK(tcp[0].key == "bus[1].host");
+    CHECK(tcp[0].line == 4);
+    CHECK(has(tcp[0].message, "missing required key 'host'"));
+    CHECK(tcp[1].key == "bus[1].port");
+    CHECK(tcp[2].key == "bus[1].device");
+    CHECK(tcp[2].line == 7);
+    CHECK(has(tcp[2].message, "'device' is for a local serial port"));
+    const ConfigError serial = only_error(kGateway + kBus + "host = \"10.0.0.9\"\n");
+    CHECK(serial.key == "bus[1].host");
+    CHECK(has(serial.message, "'host' is for a serial server (transport = \"tcp\")"));
+    const ConfigError port = only_error(kGateway +
+                                        "[[bus]]\nname = \"s1\"\ntransport = \"tcp\"\n"
+                                        "host = \"h\"\nport = 70000\n");
+    CHECK(port.key == "bus[1].port");
+    CHECK(has(port.message, "found 70000, expected 1..65535"));
+    const ConfigError host = only_error(kGateway +
+                                        "[[bus]]\nname = \"s1\"\ntransport = \"tcp\"\n"
+                                        "host = \"bad host\"\nport = 1\n");
+    CHECK(host.key == "bus[1].host");
+    CHECK(has(host.message, "has characters a host name cannot have"));
+    const ConfigError t = only_error(kGateway + kBus + "transport = \"udp\"\n");
+    CHECK(t.key == "bus[1].transport");
+    CHECK(has(t.message, "found \"udp\""));
+    CHECK(has(t.message, "expected \"serial\""));
+}
+
+TEST_CASE("two buses on one serial server port") {
+    const std::string server = "transport = \"tcp\"\nhost = \"10.0.0.9\"\nport = 4001\n";
+    const ConfigError e = only_error(kGateway + "[[bus]]\nname = \"a\"\n" + server +
+                                     "[[bus]]\nname = \"b\"\n" + server);
+    CHECK(e.key == "bus[2].port");
+    CHECK(e.line == 13);
+    CHECK(has(e.message, "server 10.0.0.9:4001 is already used by bus[1] (line 8)"));
+}
+
+TEST_CASE("framing tcp: only on a tcp transport - only for modbus meters") {
+    const ConfigError serial = only_error(kGateway + kBus + "framing = \"tcp\"\n");
+    CHECK(serial.key == "bus[1].framing");
+    CHECK(has(serial.message, "needs transport = \"tcp\""));
+    CHECK(has(only_error(kGateway + kBus + "framing = \"ascii\"\n").message, "found \"ascii\""));
+    const std::string bus =
+        "[[bus]]\nname = \"floor1\"\ntransport = \"tcp\"\nhost = \"h\"\n"
+        "port = 502\nframing = \"tcp\"\n";
+    const ConfigError dlt = only_error(kGateway + bus + meter("E-1", "000000000101"));
+    CHECK(dlt.key == "meter[1].protocol");
+    CHECK(dlt.line == 13);
+    CHECK(has(dlt.message, "framing = \"tcp\" (Modbus TCP), which carries only modbus meters"));
+    parse_ok("[gateway]\nid = \"gw-0001\"\ntimezone = \"UTC\"\nprofiles_dir = \"" +
+             testdata("/profiles") + "\"\n" + bus + modbus_meter("E-1", "1"));
+}
+
+TEST_CASE("time_sync_interval_s: 0 or 60..604800") {
+    CHECK(
+        parse_ok(kGateway + kBus + "time_sync_interval_s = 3600\n").buses[0].time_sync_interval_s ==
+        3600);
+    parse_ok(kGateway + kBus + "time_sync_interval_s = 0\n");
+    parse_ok(kGateway + kBus + "time_sync_interval_s = 604800\n");
+    for (const char* bad : {"59", "604801", "-1"}) {
+        CAPTURE(bad);
+        const ConfigError e =
+            only_error(kGateway + kBus + "time_sync_interval_s = " + std::string(bad) + "\n");
+        CHECK(e.key == "bus[1].time_sync_interval_s");
+        CHECK(e.line == 7);
+        CHECK(has(e.message, "expected 0 (off) or 60..604800 s"));
+    }
+}
+
+TEST_CASE("dlt645-1997: 12 digits and its own quantities") {
+    const std::string m =
+        "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\nprotocol = \"dlt645-1997\"\n"
+        "address = \"000000000101\"\n";
+    const Config c = parse_ok(kGateway + kBus + m + "quantities = [\"import_energy_kwh\"]\n");
+    CHECK(c.meters[0].protocol == Protocol::Dlt645_1997);
+    const ConfigError q = only_error(kGateway + kBus + m + "quantities = [\"status_word_3\"]\n");
+    CHECK(q.key == "meter[1].quantities[1]");
+    CHECK(has(q.message, "expected one of (dlt645-1997): "));
+    CHECK(has(q.message, "import_energy_kwh"));
+    const ConfigError a = only_error(kGateway + kBus +
+                                     "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
+                                     "protocol = \"dlt645-1997\"\naddress = \"101\"\n");
+    CHECK(has(a.message, "expected exactly 12 decimal digits for dlt645-1997"));
+}
+
+TEST_CASE("cjt188: 14 digits - meter_type - its quantities - water by default") {
+    const std::string m = "[[meter]]\nid = \"W-1\"\nbus = \"floor1\"\nprotocol = \"cjt188\"\n";
+    const Config c = parse_ok(kGateway + kBus + m + "address = \"12345678901234\"\n" +
+                              "meter_type = \"hot_water\"\nquantities = [\"volume_m3\", "
+                              "\"valve_state\"]\nrelay = true\n");
+    const MeterConfig& w = c.meters[0];
+    CHECK(w.protocol == Protocol::Cjt188);
+    CHECK(w.meter_type == MeterType::HotWater);
+    CHECK(w.kind == MeterKind::Water);
+    CHECK(w.relay);
+    CHECK(parse_ok(kGateway + kBus + m + "address = \"12345678901234\"\n").meters[0].meter_type ==
+          MeterType::ColdWater);
+
+    const ConfigError short_one = only_error(kGateway + kBus + m + "address = \"1234\"\n");
+    CHECK(short_one.line == 11);
+    CHECK(short_one.key == "meter[1].address");
+    CHECK(has(short_one.message, "expected exactly 14 decimal digits for cjt188"));
+    CHECK(has(short_one.message, "\"00000000001234\""));
+    CHECK(has(only_error(kGateway + kBus + m + "address = \"AAAAAAAAAAAAAA\"\n").message,
+              "wildcard"));
+    CHECK(has(only_error(kGateway + kBus + m + "address = 1234\n").message,
+              "expected 14 digits as a string in double quotes, e.g. address = "
+              "\"00000000001234\""));
+    const ConfigError type = only_error(kGateway + kBus + m + "address = \"12345678901234\"\n" +
+                                        "meter_type = \"coldwater\"\n");
+    CHECK(type.key == "meter[1].meter_type");
+    CHECK(has(type.message, "(did you mean 'cold_water'?)"));
+    CHECK(has(type.message, "\"reclaimed_water\", \"heat\", \"gas\""));
+    const ConfigError q = only_error(kGateway + kBus + m + "address = \"12345678901234\"\n" +
+                                     "quantities = [\"volume\"]\n");
+    CHECK(has(q.message, "did you mean 'volume_m3'?"));
+    CHECK(has(q.message,
+              "expected one of (cjt188): volume_m3, settlement_volume_m3, "
+              "valve_state, battery_low"));
+}
+
+TEST_CASE("meter_type is only for cjt188") {
+    const ConfigError e =
+        only_error(kGateway + kBus + meter("E-1", "000000000101") + "meter_type = \"gas\"\n");
+    CHECK(e.key == "meter[1].meter_type");
+    CHECK(has(e.message, "this meter's protocol is dlt645-2007"));
+}
+
+TEST_CASE("per-meter serial settings override the bus's") {
+    const Config c = parse_ok(kGateway + kBus + meter("E-1", "000000000101") +
+                              "baud = 9600\nparity = \"N\"\ndata_bits = 7\nstop_bits = 2\n"
+                              "timeout_ms = 1200\n" +
+                              meter("E-2", "000000000102"));
+    const MeterConfig& m = c.meters[0];
+    CHECK(m.baud == 9600);
+    CHECK(m.parity == Parity::None);
+    CHECK(m.data_bits == 7);
+    CHECK(m.stop_bits == 2);
+    CHECK(m.timeout_ms == 1200);
+    CHECK_FALSE(c.meters[1].baud.has_value());
+    CHECK_FALSE(c.meters[1].parity.has_value());
+    CHECK_FALSE(c.meters[1].timeout_ms.has_value());
+    struct Case {
+        const char* line;
+        const char* key;
+        const char* message;
+    };
+    for (const Case& k :
+         {Case{"baud = 9601\n", "meter[1].baud", "found 9601, expected one of"},
+          Case{"parity = \"X\"\n", "meter[1].parity", "expected \"N\", \"E\" or \"O\""},
+          Case{"data_bits = 9\n", "meter[1].data_bits", "expected one of 7, 8"},
+          Case{"stop_bits = 3\n", "meter[1].stop_bits", "expected one of 1, 2"},
+          Case{"timeout_ms = 1\n", "meter[1].timeout_ms", "expected 50..10000 ms"}}) {
+        const std::string text = k.line;
+        CAPTURE(text);
+        const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") + text);
+        CHECK(e.key == k.key);
+        CHECK(e.line == 12);
+        CHECK(has(e.message, k.message));
+    }
+}
+
+TEST_CASE("DL/T 645 control credentials") {
+    const Config c = parse_ok(kGateway + kBus + meter("E-1", "000000000101") +
+                              "password = \"123456\"\nprivilege = 4\noperator = \"00000001\"\n"
+                              "control_valid_s = 600\n" +
+                              meter("E-2", "000000000102"));
+    CHECK(c.meters[0].password == "123456");
+    CHECK(c.meters[0].privilege == 4);
+    CHECK(c.meters[0].operator_code == "00000001");
+    CHECK(c.meters[0].control_valid_s == 600);
+    CHECK(c.meters[1].password == "000000");
+    CHECK(c.meters[1].privilege == 2);
+    CHECK(c.meters[1].operator_code == "00000000");
+    CHECK(c.meters[1].control_valid_s == 300);
+    CHECK_FALSE(c.meters[1].relay);
+    struct Case {
+        const char* line;
+        const char* key;
+        const char* message;
+    };
+    for (const Case& k :
+         {Case{"password = \"12345\"\n", "meter[1].password",
+               "found \"12345\", expected 6 decimal digits"},
+          Case{"password = 123456\n", "meter[1].password",
+               "found integer 123456, expected 6 digits as a string in double quotes"},
+          Case{"privilege = 10\n", "meter[1].privilege", "found 10, expected 0..9"},
+          Case{"operator = \"0000000A\"\n", "meter[1].operator", "expected 8 decimal digits"},
+          Case{"control_valid_s = 5\n", "meter[1].control_valid_s",
+               "found 5, expected 10..86400 s"}}) {
+        const std::string text = k.line;
+        CAPTURE(text);
+        const ConfigError e = only_error(kGateway + kBus + meter("E-1", "000000000101") + text);
+        CHECK(e.key == k.key);
+        CHECK(e.line == 12);
+        CHECK(has(e.message, k.message));
+    }
+    const ConfigError m =
+        only_error(modbus_head() + modbus_meter("E-1", "1") + "password = \"000000\"\n");
+    CHECK(m.key == "meter[1].password");
+    CHECK(has(m.message, "is a DL/T 645 control setting; this meter's protocol is modbus"));
+}
+
+TEST_CASE("names of the new enums") {
+    CHECK(to_string(Protocol::Dlt645_1997) == "dlt645-1997");
+    CHECK(to_string(Protocol::Cjt188) == "cjt188");
+    CHECK(to_string(Protocol::Modbus) == "modbus");
+    CHECK(to_string(MeterType::ColdWater) == "cold_water");
+    CHECK(to_string(MeterType::Gas) == "gas");
+    CHECK(to_string(Transport::Serial) == "serial");
+    CHECK(to_string(Transport::Tcp) == "tcp");
+    CHECK(to_string(Framing::Rtu) == "rtu");
+    CHECK(to_string(Framing::Tcp) == "tcp");
 }

@@ -2,6 +2,7 @@
 // the stream scanner against noise and fragments, answer checks and value formats.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -855,4 +856,293 @@ TEST_CASE("encode_value refuses a value of another format or out of range") {
     date.format = ValueFormat::Date;
     date.when = DateTime{2100, 1, 1, 0, 0, 0, 5};
     CHECK_FALSE(encode_value(item("meter_date"), date).has_value());
+}
+
+// --- relay and alarm control -----------------------------------------------------
+
+namespace {
+
+const DateTime kEndOf2026{2026, 12, 31, 12, 0, 0, 4};
+
+ControlAuth auth(std::uint8_t privilege, std::string_view password, std::string_view op) {
+    auto a = ControlAuth::parse(privilege, password, op);
+    REQUIRE(a.has_value());
+    return *a;
+}
+
+constexpr ControlCommand kAllCommands[] = {
+    ControlCommand::Trip,
+    ControlCommand::CloseAllowed,
+    ControlCommand::DirectClose,
+    ControlCommand::Alarm,
+    ControlCommand::AlarmRelease,
+    ControlCommand::KeepPower,
+    ControlCommand::KeepPowerRelease,
+};
+
+}  // namespace
+
+TEST_CASE("ControlAuth::parse packs password and operator code low byte first") {
+    const ControlAuth a = auth(0x04, "123456", "87654321");
+    CHECK(a.privilege == 0x04);
+    CHECK(a.password == std::array<std::uint8_t, 3>{0x56, 0x34, 0x12});
+    CHECK(a.operator_code == std::array<std::uint8_t, 4>{0x21, 0x43, 0x65, 0x87});
+    const ControlAuth worked = auth(0x02, "000000", "00000001");
+    CHECK(worked.password == std::array<std::uint8_t, 3>{0, 0, 0});
+    CHECK(worked.operator_code == std::array<std::uint8_t, 4>{0x01, 0, 0, 0});
+}
+
+TEST_CASE("ControlAuth::parse rejects wrong lengths and non-digits") {
+    CHECK_FALSE(ControlAuth::parse(2, "12345", "00000001").has_value());
+    CHECK_FALSE(ControlAuth::parse(2, "1234567", "00000001").has_value());
+    CHECK_FALSE(ControlAuth::parse(2, "12345A", "00000001").has_value());
+    CHECK_FALSE(ControlAuth::parse(2, "123456", "0000001").has_value());
+    auto op = ControlAuth::parse(2, "123456", "0000000x");
+    REQUIRE_FALSE(op.has_value());
+    CHECK(op.error().message == "operator code '0000000x' is not 8 decimal digits");
+}
+
+TEST_CASE("ControlAuth::parse does not repeat a wrong password in its message") {
+    auto pw = ControlAuth::parse(2, "12345x", "00000001");
+    REQUIRE_FALSE(pw.has_value());
+    CHECK(pw.error().message == "password is not 6 decimal digits");
+    CHECK(pw.error().message.find("12345") == std::string::npos);
+}
+
+TEST_CASE("encode_control builds the worked trip relay frame") {
+    const ControlAuth a = auth(0x02, "000000", "00000001");
+    CHECK(encode_control(kMeter1, a, ControlCommand::Trip, kEndOf2026, 0) == kTripRelay);
+    CHECK(encode_control(kMeter1, a, ControlCommand::Trip, kEndOf2026) ==
+          concat({hex("FE FE FE FE"), kTripRelay}));
+}
+
+TEST_CASE("encode_control carries privilege password operator and deadline") {
+    // DATA 04 563412 21436587 1C 00 15 30 08 05 01 27, each +33; CS = sum mod 256 = 06.
+    const DateTime deadline{2027, 1, 5, 8, 30, 15, 2};
+    CHECK(encode_control(kMeter2, auth(0x04, "123456", "87654321"), ControlCommand::DirectClose,
+                         deadline, 0) ==
+          hex("68 78 56 34 12 20 20 68 1C 10 37 89 67 45 54 76 98 BA 4F 33 48 63 3B 38 34 5A 06 "
+              "16"));
+}
+
+TEST_CASE("encode_control puts every command in N1 and N2 stays 00") {
+    const ControlAuth a = auth(0x02, "000000", "00000001");
+    std::vector<std::string_view> names;
+    for (ControlCommand command : kAllCommands) {
+        CAPTURE(static_cast<int>(command));
+        const Frame f = scan_one(encode_control(kMeter1, a, command, kEndOf2026));
+        CHECK(f.control == 0x1C);
+        REQUIRE(f.data.size() == 16);
+        CHECK(f.data[8] == static_cast<std::uint8_t>(command));
+        CHECK(f.data[9] == 0x00);
+        CHECK(Bytes(f.data.begin() + 10, f.data.end()) == hex("00 00 12 31 12 26"));
+        const std::string_view name = control_command_name(command);
+        CHECK(name != "unknown");
+        for (std::string_view other : names) CHECK(other != name);
+        names.push_back(name);
+    }
+    CHECK(control_command_name(static_cast<ControlCommand>(0x99)) == "unknown");
+}
+
+TEST_CASE("decode_control_answer accepts the worked control ok") {
+    CHECK(decode_control_answer(scan_one(kControlOk), kMeter1).has_value());
+    CHECK(decode_control_answer(scan_one(kControlOk), Address::wildcard()).has_value());
+}
+
+TEST_CASE("worked control refusal decodes to Abnormal unauthorised") {
+    auto r = decode_control_answer(scan_one(kControlRefused), kMeter1);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().kind == AnswerErrorKind::Abnormal);
+    CHECK(r.error().error_word == kErrUnauthorised);
+    CHECK(r.error().message == "meter reports: password wrong or unauthorised");
+}
+
+TEST_CASE("decode_control_answer checks meter and function and direction") {
+    auto other = decode_control_answer(scan_one(kControlOk), kMeter2);
+    REQUIRE_FALSE(other.has_value());
+    CHECK(other.error().kind == AnswerErrorKind::WrongAddress);
+
+    auto read = decode_control_answer(scan_one(kAnswerEnergy), kMeter1);
+    REQUIRE_FALSE(read.has_value());
+    CHECK(read.error().kind == AnswerErrorKind::WrongFunction);
+
+    auto no_data = decode_control_answer(scan_one(kReadNoData), kMeter1);
+    REQUIRE_FALSE(no_data.has_value());
+    CHECK(no_data.error().kind == AnswerErrorKind::WrongFunction);
+
+    auto echo = decode_control_answer(scan_one(kTripRelay), kMeter1);
+    REQUIRE_FALSE(echo.has_value());
+    CHECK(echo.error().kind == AnswerErrorKind::WrongFunction);
+    CHECK(echo.error().message.find("request") != std::string::npos);
+
+    auto bare = decode_control_answer(Frame{kMeter1, 0xDC, {}}, kMeter1);
+    REQUIRE_FALSE(bare.has_value());
+    CHECK(bare.error().kind == AnswerErrorKind::Malformed);
+}
+
+TEST_CASE("describe_answer_error_kind names every kind differently") {
+    const AnswerErrorKind kinds[] = {AnswerErrorKind::WrongAddress, AnswerErrorKind::WrongFunction,
+                                     AnswerErrorKind::WrongDataId, AnswerErrorKind::Malformed,
+                                     AnswerErrorKind::Abnormal};
+    std::vector<std::string_view> names;
+    for (AnswerErrorKind kind : kinds) {
+        const std::string_view name = describe_answer_error_kind(kind);
+        CHECK_FALSE(name.empty());
+        for (std::string_view other : names) CHECK(other != name);
+        names.push_back(name);
+    }
+    CHECK(describe_answer_error_kind(AnswerErrorKind::Abnormal) == "abnormal answer");
+}
+
+// --- block reads -----------------------------------------------------------------
+
+TEST_CASE("the tariff items of the combined and reverse energy blocks are known") {
+    CHECK(find_data_item(0x00000100) == &item("energy_t1_kwh"));
+    CHECK(find_data_item(0x00000400) == &item("energy_t4_kwh"));
+    CHECK(find_data_item(0x00020100) == &item("export_energy_t1_kwh"));
+    CHECK(find_data_item(0x00020400) == &item("export_energy_t4_kwh"));
+    CHECK(item("export_energy_t2_kwh").length == 4);
+    CHECK(item("export_energy_t2_kwh").decimals == 2);
+}
+
+TEST_CASE("find_block knows the energy voltage and current blocks") {
+    const DataBlock* import = find_block(0x0001FF00);
+    REQUIRE(import != nullptr);
+    CHECK(import->members.size() == 5);
+    CHECK(import->members[0] == 0x00010000);
+    CHECK(import->members[4] == 0x00010400);
+    for (DataId di : {0x0000FF00U, 0x0002FF00U, 0x0201FF00U, 0x0202FF00U}) {
+        CAPTURE(di);
+        CHECK(find_block(di) != nullptr);
+    }
+    CHECK(find_block(0x0000FF00)->members[0] == 0x00000000);
+    CHECK(find_block(0x0201FF00)->members.size() == 3);
+    CHECK(find_block(0x00010000) == nullptr);
+    CHECK(find_block(0x0203FF00) == nullptr);
+}
+
+TEST_CASE("every block member is a known item and blocks are not items") {
+    REQUIRE(known_blocks().size() >= 5);
+    for (const DataBlock& block : known_blocks()) {
+        CAPTURE(block.name);
+        CHECK(find_block(block.di) == &block);
+        CHECK(find_data_item(block.di) == nullptr);
+        CHECK_FALSE(block.members.empty());
+        for (DataId member : block.members) {
+            CHECK(find_data_item(member) != nullptr);
+            CHECK(find_block_containing(member) == &block);
+        }
+    }
+}
+
+TEST_CASE("find_block_containing finds the block of a member") {
+    CHECK(find_block_containing(0x00010300) == find_block(0x0001FF00));
+    CHECK(find_block_containing(0x00000000) == find_block(0x0000FF00));
+    CHECK(find_block_containing(0x02020200) == find_block(0x0202FF00));
+    CHECK(find_block_containing(0x02030000) == nullptr);
+    CHECK(find_block_containing(0x04000503) == nullptr);
+}
+
+TEST_CASE("a forward energy block answer splits into total and four tariffs") {
+    const Bytes value = hex("45 23 01 00  00 10 00 00  00 20 00 00  45 93 00 00  00 00 00 00");
+    Bytes data = hex("00 FF 01 00");
+    data.insert(data.end(), value.begin(), value.end());
+    const Bytes wire = encode_frame(Frame{kMeter1, 0x91, data}, 0);
+    auto answer = decode_read_answer(scan_one(wire), kMeter1, 0x0001FF00);
+    REQUIRE(answer.has_value());
+    CHECK(answer->value == value);
+    const DataBlock* block = find_block(answer->di);
+    REQUIRE(block != nullptr);
+    auto values = decode_block(*block, answer->value);
+    REQUIRE(values.has_value());
+    REQUIRE(values->size() == 5);
+    const char* expected[][2] = {{"import_energy_kwh", "123.45"},
+                                 {"import_energy_t1_kwh", "10.00"},
+                                 {"import_energy_t2_kwh", "20.00"},
+                                 {"import_energy_t3_kwh", "93.45"},
+                                 {"import_energy_t4_kwh", "0.00"}};
+    for (std::size_t i = 0; i < values->size(); ++i) {
+        CAPTURE(i);
+        CHECK((*values)[i].first->quantity == expected[i][0]);
+        CHECK((*values)[i].second.to_string() == expected[i][1]);
+    }
+}
+
+TEST_CASE("voltage and current blocks decode each phase with its sign") {
+    auto voltage = decode_block(*find_block(0x0201FF00), hex("03 22 10 22 99 21"));
+    REQUIRE(voltage.has_value());
+    REQUIRE(voltage->size() == 3);
+    CHECK((*voltage)[0].second.number == Decimal{2203, 1});
+    CHECK((*voltage)[1].second.to_string() == "221.0");
+    CHECK((*voltage)[2].first->quantity == "voltage_c_v");
+    CHECK((*voltage)[2].second.to_string() == "219.9");
+
+    auto current = decode_block(*find_block(0x0202FF00), hex("50 12 00 50 12 80 00 00 00"));
+    REQUIRE(current.has_value());
+    CHECK((*current)[0].second.to_string() == "1.250");
+    CHECK((*current)[1].second.to_string() == "-1.250");
+    CHECK((*current)[2].second.to_string() == "0.000");
+}
+
+TEST_CASE("decode_block refuses a length that is not the sum of its members") {
+    const DataBlock& block = *find_block(0x0001FF00);
+    auto short_value = decode_block(block, Bytes(16, 0x00));
+    REQUIRE_FALSE(short_value.has_value());
+    CHECK(short_value.error().message ==
+          "block 0001FF00 (import_energy_block): 16 value bytes, expected 20 for 5 items");
+    CHECK_FALSE(decode_block(block, Bytes(21, 0x00)).has_value());
+    CHECK_FALSE(decode_block(block, Bytes{}).has_value());
+    // A meter set up with eight tariffs answers 36 bytes: refused, not misread.
+    CHECK_FALSE(decode_block(block, Bytes(36, 0x00)).has_value());
+}
+
+TEST_CASE("decode_block names the member that is not BCD") {
+    Bytes value(20, 0x00);
+    value[9] = 0x3F;  // second byte of tariff 2
+    auto r = decode_block(*find_block(0x0001FF00), value);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message ==
+          "block 0001FF00 (import_energy_block): import_energy_t2_kwh: byte 1 is 0x3F: not BCD");
+}
+
+TEST_CASE("decode_items splits any list of items") {
+    const DataItem* items[] = {&item("frequency_hz"), &item("status_word_3")};
+    auto values = decode_items(items, hex("00 50 10 00"));
+    REQUIRE(values.has_value());
+    REQUIRE(values->size() == 2);
+    CHECK((*values)[0].second.to_string() == "50.00");
+    CHECK((*values)[1].second.status == 0x0010);
+    auto empty = decode_items({}, Bytes{});
+    REQUIRE(empty.has_value());
+    CHECK(empty->empty());
+    CHECK_FALSE(decode_items({}, hex("00")).has_value());
+}
+
+// --- one-byte status words (DL/T 645-1997 items) ----------------------------------
+
+TEST_CASE("a status word item of one byte decodes and encodes one byte") {
+    const DataItem one{0xC020, "status_byte", "", ValueFormat::StatusWord, 1, 0, false};
+    auto v = decode_value(one, hex("A5"));
+    REQUIRE(v.has_value());
+    CHECK(v->format == ValueFormat::StatusWord);
+    CHECK(v->status == 0x00A5);
+    CHECK(v->number.mantissa == 0xA5);
+    auto back = encode_value(one, *v);
+    REQUIRE(back.has_value());
+    CHECK(*back == hex("A5"));
+    CHECK_FALSE(decode_value(one, hex("A5 00")).has_value());
+
+    Value wide;
+    wide.format = ValueFormat::StatusWord;
+    wide.status = 0x0100;
+    auto refused = encode_value(one, wide);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().message == "status_byte: status word 0x0100 does not fit in 1 byte");
+}
+
+TEST_CASE("a status word item of three bytes is refused as a table error") {
+    const DataItem three{0x04000599, "status_three", "", ValueFormat::StatusWord, 3, 0, false};
+    auto v = decode_value(three, hex("00 00 00"));
+    REQUIRE_FALSE(v.has_value());
+    CHECK(v.error().message == "status_three is declared with 3 bytes but its format has 2");
 }

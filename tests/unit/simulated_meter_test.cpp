@@ -206,9 +206,8 @@ TEST_CASE("simulated meter answer carries the item and value it reported") {
     auto meter = meter_at(12345, 1000);
     const auto answer = meter.answer(Frame{kMeter, 0x11, di_bytes(0x00000000)});
     REQUIRE(answer.has_value());
-    REQUIRE(answer->item != nullptr);
-    CHECK(answer->item->quantity == "energy_kwh");
-    CHECK(answer->value.number == Decimal{12345, 2});
+    REQUIRE(answer->values.size() == 1);
+    CHECK(answer->values[0] == sim::AnsweredValue{"energy_kwh", "123.45"});
     CHECK(answer->frame.control == 0x91);
     CHECK(answer->frame.address == kMeter);
     // The worked answer of protocols.md: 000123.45 kWh.
@@ -358,4 +357,78 @@ TEST_CASE("simulated meter broadcast time gives no answer and sets its clock") {
     CHECK(later.when.minute == 35);
     CHECK(later.when.second == 57);
     CHECK(read_value(meter, "meter_date").when.day == 24);
+}
+
+// --- block reads ----------------------------------------------------------------------
+
+namespace {
+
+// Reads block `di` and splits it as the gateway does.
+BlockValues read_block(SimulatedMeter& meter, DataId di) {
+    const auto frame = ask(meter, Frame{meter.address(), 0x11, di_bytes(di)});
+    REQUIRE(frame.has_value());
+    const auto answer = decode_read_answer(*frame, meter.address(), di);
+    REQUIRE_MESSAGE(answer.has_value(), (answer ? std::string() : answer.error().message));
+    const DataBlock* block = find_block(di);
+    REQUIRE(block != nullptr);
+    auto values = decode_block(*block, answer->value);
+    REQUIRE_MESSAGE(values.has_value(), (values ? std::string() : values.error().message));
+    return *values;
+}
+
+}  // namespace
+
+TEST_CASE("simulated meter answers every known block with its members back to back") {
+    auto meter = meter_at(12345, 1000);
+    for (const DataBlock& block : known_blocks()) {
+        CAPTURE(block.name);
+        const BlockValues values = read_block(meter, block.di);
+        REQUIRE(values.size() == block.members.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            // Each member is what a read of that item alone answers.
+            CHECK(values[i].first->di == block.members[i]);
+            const Value single = read_value(meter, values[i].first->quantity);
+            CHECK(values[i].second.number == single.number);
+        }
+    }
+}
+
+TEST_CASE("simulated meter import block: total and tariffs, all in the flat period") {
+    auto meter = meter_at(12345, 1000);
+    const BlockValues values = read_block(meter, 0x0001FF00);
+    REQUIRE(values.size() == 5);
+    CHECK(values[0].second.number == Decimal{12345, 2});  // total
+    CHECK(values[1].second.number == Decimal{0, 2});      // sharp
+    CHECK(values[2].second.number == Decimal{0, 2});      // peak
+    CHECK(values[3].second.number == Decimal{12345, 2});  // flat
+    CHECK(values[4].second.number == Decimal{0, 2});      // valley
+
+    const auto answer = meter.answer(Frame{kMeter, 0x11, di_bytes(0x0001FF00)});
+    REQUIRE(answer.has_value());
+    REQUIRE(answer->values.size() == 5);
+    CHECK(answer->values[0] == sim::AnsweredValue{"import_energy_kwh", "123.45"});
+    CHECK(answer->values[3] == sim::AnsweredValue{"import_energy_t3_kwh", "123.45"});
+}
+
+TEST_CASE("simulated meter set up without blocks refuses them with no requested data") {
+    SimulatedMeter meter(MeterSpec{kMeter, 12345, 1000, /*blocks=*/false});
+    meter.advance_to(kT0);
+    const auto frame = ask(meter, Frame{kMeter, 0x11, di_bytes(0x0001FF00)});
+    REQUIRE(frame.has_value());
+    CHECK(frame->control == 0xD1);
+    CHECK(frame->data == Bytes{kErrNoData});
+    const auto answer = decode_read_answer(*frame, kMeter, 0x0001FF00);
+    REQUIRE_FALSE(answer.has_value());
+    CHECK(answer.error().kind == AnswerErrorKind::Abnormal);
+    // Single items still answer: the gateway's fallback works.
+    CHECK(read_value(meter, "import_energy_kwh").number == Decimal{12345, 2});
+}
+
+TEST_CASE("simulated meter status word 3 is logged as the number the gateway stores") {
+    auto meter = meter_at(0, 1000);
+    switch_relay(meter, kTrip);
+    const auto answer = meter.answer(Frame{kMeter, 0x11, di_bytes(0x04000503)});
+    REQUIRE(answer.has_value());
+    REQUIRE(answer->values.size() == 1);
+    CHECK(answer->values[0] == sim::AnsweredValue{"status_word_3", std::to_string(0x0150)});
 }

@@ -1,18 +1,19 @@
-// ecmgw-sim: serves simulated DL/T 645-2007 meters on one serial device, for
-// the tests, the demo, training and bench checks without real meters.
+// ecmgw-sim: serves simulated meters (DL/T 645-2007 and -1997, CJ/T 188, Modbus RTU) on
+// one serial device, for the tests, the demo, training and bench checks without real
+// meters. This file only reads the command line; the models are in sim/*_meter.*, the
+// bus loop in sim/server.*. docs/simulator.md describes every option.
 #include <fmt/core.h>
-#include <CLI/CLI.hpp>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
-#include <cstdio>
-#include <fstream>
-#include <random>
-#include <thread>
+#include <string>
 #include <vector>
 
-#include "ecmgw/protocols/dlt645.hpp"
+#include "ecmgw/config/config.hpp"
 #include "ecmgw/protocols/serial_port.hpp"
-#include "sim/simulated_meter.hpp"
+#include "sim/bus_setup.hpp"
+#include "sim/faults.hpp"
+#include "sim/server.hpp"
 
 namespace {
 
@@ -21,198 +22,218 @@ void on_signal(int) { g_stop = 1; }
 
 struct Options {
     std::string device;
+    std::string config;
+    std::string bus;
     int baud = 2400;
     std::string parity = "E";
     int meters = 3;
     std::string first_address = "000000000001";
     std::vector<std::string> addresses;
-    double load_kw = 1.0;
-    double speed = 1.0;
-    int answer_delay_ms = 30;
-    int wakeup = 2;
     std::vector<std::string> silent;
-    int noise_every = 0;
-    std::string answer_log;
+    std::vector<std::string> faults;
+    std::vector<std::string> no_blocks;
+    ecmgw::sim::Population population;
+    ecmgw::sim::ServeOptions serve;
 };
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
+constexpr const char* kFooter = R"(
+Meters come from a gateway config file (--config, --bus: every meter of that bus, with its
+protocol, address or unit and Modbus profile) or, without one, are DL/T 645-2007 meters
+at --address or --meters consecutive addresses from --first-address.
+
+Faults (--fault METER:KIND[=VALUE], repeatable; METER is a meter id, an address, a Modbus
+unit id, or * for every meter):
+  dead             never answers (the meter hears nothing)
+  drop=P           a fraction P (0..1) of its answers is lost on the wire
+  corrupt=P        a fraction P of its answers has one byte flipped: checksum/CRC fails
+  wrong-address=P  a fraction P of its answers comes from another address (unit)
+  delay=MS         its answer delay, instead of --answer-delay-ms
+The fault dice are seeded with --seed, so a run repeats exactly.
+
+Examples:
+  ecmgw-sim --device /dev/ttyUSB1 --meters 10
+  ecmgw-sim --device /tmp/bus-meters --config /etc/ecmgw/ecmgw.toml --bus floor1 \
+            --fault E-0003:dead --fault W-0001:drop=0.2 --wire-time
+See docs/simulator.md.)";
+
+void add_options(CLI::App& app, Options& o) {
+    app.add_option("--device", o.device,
+                   "Serial device to serve (e.g. the meters' end of a socat pty pair)")
+        ->required();
+    app.footer(kFooter);
+
+    auto* config = app.add_option("--config", o.config,
+                                  "Gateway config file: simulate the meters of one of its buses")
+                       ->check(CLI::ExistingFile)
+                       ->group("Meters");
+    app.add_option("--bus", o.bus, "Bus of --config to simulate (default: its only bus)")
+        ->needs(config)
+        ->group("Meters");
+    auto* meters = app.add_option("--meters", o.meters,
+                                  "Without --config: number of DL/T 645-2007 meters, "
+                                  "with consecutive addresses")
+                       ->capture_default_str()
+                       ->check(CLI::Range(1, 1000))
+                       ->group("Meters");
+    auto* first = app.add_option("--first-address", o.first_address,
+                                 "Without --config: address of the first meter (12 digits)")
+                      ->capture_default_str()
+                      ->group("Meters");
+    auto* address = app.add_option("--address", o.addresses,
+                                   "Without --config: a meter's address (repeatable); "
+                                   "overrides --meters")
+                        ->group("Meters");
+    config->excludes(meters)->excludes(first)->excludes(address);
+    app.add_option("--no-blocks", o.population.no_blocks,
+                   "Meter (id, address or *) whose DL/T 645 block reads get the abnormal answer "
+                   "'no data', so the gateway falls back to single items (repeatable)")
+        ->group("Meters");
+
+    app.add_option("--baud", o.baud, "Baud rate (default: the bus's with --config, else 2400)")
+        ->group("Line");
+    app.add_option("--parity", o.parity,
+                   "Parity N, E or O (default: the bus's with --config, else E)")
+        ->check(CLI::IsMember({"N", "E", "O"}))
+        ->group("Line");
+    app.add_flag("--wire-time", o.serve.wire_time,
+                 "Emulate wire time: the answer starts Td after the request's last byte would "
+                 "have arrived at the line's baud rate, and each byte takes one character time "
+                 "(1 + data + parity + stop bits) / baud")
+        ->group("Line");
+    app.add_option("--answer-delay-ms", o.serve.answer_delay_ms,
+                   "Delay before each answer (Td; DL/T 645 allows 20-500 ms)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 5000))
+        ->group("Line");
+    app.add_option("--wakeup", o.serve.wakeup,
+                   "FE bytes before each DL/T 645 and CJ/T 188 answer")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 4))
+        ->group("Line");
+    app.add_option("--noise-every", o.serve.noise_every,
+                   "Put line noise before every Nth DL/T 645 or CJ/T 188 answer (0: never)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber)
+        ->group("Line");
+
+    app.add_option("--load-kw", o.population.load_kw,
+                   "Load of the first electricity meter in kW (others vary by +10% steps)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1000.0))
+        ->group("Consumption");
+    app.add_option("--flow-m3h", o.population.flow_m3h,
+                   "Flow of the first water meter in m³/h while its valve is open (others vary "
+                   "by +10% steps)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 100.0))
+        ->group("Consumption");
+    app.add_option("--speed", o.serve.speed,
+                   "Simulated time runs this many times faster than real time")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 100000.0))
+        ->group("Consumption");
+
+    app.add_option("--fault", o.faults,
+                   "METER:KIND[=VALUE]: a meter's fault (repeatable; kinds below)")
+        ->group("Faults");
+    app.add_option("--seed", o.serve.seed, "Seed of the fault dice")
+        ->capture_default_str()
+        ->group("Faults");
+    app.add_option("--silent", o.silent,
+                   "A meter that never answers (repeatable; the same as --fault METER:dead)")
+        ->group("Faults");
+
+    app.add_option("--answer-log", o.serve.answer_log,
+                   "Append each value answered as a JSON line to this file "
+                   "({\"protocol\",\"meter\",\"address\" or \"unit\",\"quantity\",\"value\"})")
+        ->group("Output");
 }
 
-ecmgw::Expected<std::vector<ecmgw::sim::SimulatedMeter>> make_meters(const Options& o) {
-    std::vector<std::string> addresses = o.addresses;
-    if (addresses.empty()) {
-        const long long first = std::stoll(o.first_address);
-        for (int i = 0; i < o.meters; ++i) addresses.push_back(fmt::format("{:012d}", first + i));
+ecmgw::Expected<ecmgw::sim::SimBus> make_bus(const CLI::App& app, const Options& o) {
+    using namespace ecmgw;
+    sim::SimBus bus;
+    if (!o.config.empty()) {
+        auto config = config::load_config(o.config);
+        if (!config) {
+            std::string text;
+            for (const auto& e : config.error()) text += "\n  " + e.to_string();
+            return fail("the config has errors:" + text);
+        }
+        auto made = sim::bus_from_config(*config, o.bus, o.population);
+        if (!made) return unexpected(made.error());
+        bus = std::move(*made);
+    } else {
+        auto addresses = o.addresses;
+        if (addresses.empty()) {
+            auto consecutive = sim::consecutive_addresses(o.first_address, o.meters);
+            if (!consecutive) return unexpected(consecutive.error());
+            addresses = std::move(*consecutive);
+        }
+        auto made = sim::bus_from_addresses(addresses, {2400, 'E', 8, 1}, o.population);
+        if (!made) return unexpected(made.error());
+        bus = std::move(*made);
     }
-    std::vector<ecmgw::sim::SimulatedMeter> meters;
-    for (std::size_t i = 0; i < addresses.size(); ++i) {
-        auto address = ecmgw::dlt645::Address::parse(addresses[i]);
-        if (!address)
-            return ecmgw::fail(
-                fmt::format("--address {}: {}", addresses[i], address.error().message));
-        // Spread start values and loads so every meter reads differently.
-        const auto load_w = static_cast<std::int64_t>(o.load_kw * 1000.0 *
-                                                      (1.0 + 0.1 * static_cast<double>(i % 5)));
-        meters.emplace_back(
-            ecmgw::sim::MeterSpec{*address, static_cast<std::int64_t>(10000 * (i + 1)), load_w});
+    if (app.count("--baud") > 0) bus.line.baud = o.baud;
+    if (app.count("--parity") > 0) bus.line.parity = o.parity[0];
+
+    std::vector<sim::FaultRule> rules;
+    for (const auto& s : o.silent) rules.push_back({s, "dead", 0});
+    for (const auto& text : o.faults) {
+        auto rule = sim::parse_fault(text);
+        if (!rule) return unexpected(rule.error());
+        rules.push_back(std::move(*rule));
     }
-    return meters;
+    if (auto applied = sim::apply_faults(bus, rules); !applied) return unexpected(applied.error());
+    return bus;
 }
 
-class Simulator {
-  public:
-    Simulator(Options o, std::vector<ecmgw::sim::SimulatedMeter> meters,
-              ecmgw::transport::ByteLink& link)
-        : o_(std::move(o)), meters_(std::move(meters)), link_(link), start_wall_ms_(wall_ms()) {
-        if (!o_.answer_log.empty()) log_.open(o_.answer_log, std::ios::app);
-    }
-
-    void run() {
-        ecmgw::dlt645::Bytes pending;
-        std::array<std::uint8_t, 512> chunk{};
-        while (!g_stop) {
-            auto n = link_.read(chunk, std::chrono::milliseconds(200));
-            if (!n) {
-                fmt::print(stderr, "ecmgw-sim: {}\n", n.error().message);
-                return;
-            }
-            pending.insert(pending.end(), chunk.begin(), chunk.begin() + static_cast<long>(*n));
-            serve_frames(pending);
-        }
-    }
-
-  private:
-    std::int64_t simulated_ms() const {
-        const auto elapsed = static_cast<double>(wall_ms() - start_wall_ms_);
-        return start_wall_ms_ + static_cast<std::int64_t>(elapsed * o_.speed);
-    }
-
-    void serve_frames(ecmgw::dlt645::Bytes& pending) {
-        while (!pending.empty()) {
-            const auto result = ecmgw::dlt645::scan(pending);
-            if (result.status == ecmgw::dlt645::ScanStatus::Incomplete) {
-                pending.erase(pending.begin(), pending.begin() + static_cast<long>(result.skipped));
-                return;
-            }
-            const bool complete = result.status == ecmgw::dlt645::ScanStatus::Complete;
-            pending.erase(pending.begin(),
-                          pending.begin() +
-                              static_cast<long>(result.skipped + (complete ? result.length : 0)));
-            if (!complete) return;
-            serve(result.frame);
-        }
-    }
-
-    bool is_silent(const ecmgw::dlt645::Address& a) const {
-        for (const auto& s : o_.silent) {
-            if (s == a.to_string()) return true;
-        }
-        return false;
-    }
-
-    void serve(const ecmgw::dlt645::Frame& request) {
-        const auto now = simulated_ms();
-        for (auto& m : meters_) m.advance_to(now);
-        for (auto& m : meters_) {
-            const bool addressed = request.address == m.address() ||
-                                   request.address.is_broadcast() ||
-                                   (request.address.is_wildcard() && meters_.size() == 1);
-            if (!addressed || is_silent(m.address())) continue;
-            auto answer = m.answer(request);
-            if (answer) send(*answer);
-        }
-    }
-
-    void send(const ecmgw::sim::Answer& answer) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(o_.answer_delay_ms));
-        ecmgw::dlt645::Bytes bytes;
-        if (o_.noise_every > 0 && ++answers_ % o_.noise_every == 0) bytes = noise();
-        const auto frame =
-            ecmgw::dlt645::encode_frame(answer.frame, static_cast<std::size_t>(o_.wakeup));
-        bytes.insert(bytes.end(), frame.begin(), frame.end());
-        if (auto r = link_.write(bytes); !r)
-            fmt::print(stderr, "ecmgw-sim: {}\n", r.error().message);
-        if (answer.item != nullptr && log_.is_open()) {
-            log_ << fmt::format(R"({{"address":"{}","quantity":"{}","value":"{}"}})",
-                                answer.frame.address.to_string(), answer.item->quantity,
-                                answer.value.to_string())
-                 << std::endl;
-        }
-    }
-
-    // Line noise with frame-like bytes in it, to exercise resync.
-    ecmgw::dlt645::Bytes noise() {
-        std::uniform_int_distribution<int> length(1, 12), byte(0, 255);
-        ecmgw::dlt645::Bytes out{0x68, 0x16};
-        for (int i = length(rng_); i > 0; --i) out.push_back(static_cast<std::uint8_t>(byte(rng_)));
-        return out;
-    }
-
-    Options o_;
-    std::vector<ecmgw::sim::SimulatedMeter> meters_;
-    ecmgw::transport::ByteLink& link_;
-    std::int64_t start_wall_ms_;
-    std::ofstream log_;
-    std::uint64_t answers_ = 0;
-    std::mt19937 rng_{42};
-};
+std::string describe_faults(const ecmgw::sim::FaultSpec& f) {
+    std::string out;
+    auto add = [&](const std::string& s) { out += (out.empty() ? "" : ", ") + s; };
+    if (f.dead) add("dead");
+    if (f.drop > 0) add(fmt::format("drop={}", f.drop));
+    if (f.corrupt > 0) add(fmt::format("corrupt={}", f.corrupt));
+    if (f.wrong_address > 0) add(fmt::format("wrong-address={}", f.wrong_address));
+    if (f.delay_ms) add(fmt::format("delay={}", *f.delay_ms));
+    return out;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"ecmgw-sim: simulated DL/T 645-2007 meters on a serial device"};
+    CLI::App app{
+        "ecmgw-sim: simulated meters (DL/T 645-2007/-1997, CJ/T 188, Modbus RTU) on a serial "
+        "device"};
     Options o;
-    app.add_option("--device", o.device,
-                   "Serial device to serve (e.g. one end of a socat pty pair)")
-        ->required();
-    app.add_option("--baud", o.baud, "Baud rate")->capture_default_str();
-    app.add_option("--parity", o.parity, "Parity: N, E or O")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"N", "E", "O"}));
-    app.add_option("--meters", o.meters, "Number of meters, with consecutive addresses")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 1000));
-    app.add_option("--first-address", o.first_address, "Address of the first meter (12 digits)")
-        ->capture_default_str();
-    app.add_option("--address", o.addresses, "Meter address (repeatable); overrides --meters");
-    app.add_option("--load-kw", o.load_kw,
-                   "Load of the first meter in kW (others vary by +10% steps)")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 1000.0));
-    app.add_option("--speed", o.speed, "Simulated time runs this many times faster than real time")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 100000.0));
-    app.add_option("--answer-delay-ms", o.answer_delay_ms, "Delay before each answer (Td)")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 5000));
-    app.add_option("--wakeup", o.wakeup, "FE bytes before each answer")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 4));
-    app.add_option("--silent", o.silent, "Address of a meter that never answers (repeatable)");
-    app.add_option("--noise-every", o.noise_every,
-                   "Put line noise before every Nth answer (0: never)")
-        ->capture_default_str();
-    app.add_option("--answer-log", o.answer_log,
-                   "Append each value answered as a JSON line to this file");
+    add_options(app, o);
     CLI11_PARSE(app, argc, argv);
 
-    auto meters = make_meters(o);
-    if (!meters) {
-        fmt::print(stderr, "ecmgw-sim: {}\n", meters.error().message);
+    auto bus = make_bus(app, o);
+    if (!bus) {
+        fmt::print(stderr, "ecmgw-sim: {}\n", bus.error().message);
         return 1;
     }
-    auto link = ecmgw::transport::open_serial_port({o.device, o.baud, o.parity[0], 8, 1});
+    auto link = ecmgw::transport::open_serial_port(
+        {o.device, bus->line.baud, bus->line.parity, bus->line.data_bits, bus->line.stop_bits});
     if (!link) {
         fmt::print(stderr, "ecmgw-sim: {}\n", link.error().message);
         return 1;
     }
+    for (const auto& w : bus->warnings) fmt::print(stderr, "ecmgw-sim: warning: {}\n", w);
+    fmt::print(stderr, "ecmgw-sim: serving {} meter(s) on {}{}\n", bus->meters.size(),
+               (*link)->describe(), o.serve.wire_time ? " with wire time" : "");
+    for (const auto& m : bus->meters) {
+        const auto faults = describe_faults(m.faults);
+        fmt::print(stderr, "ecmgw-sim:   {:<14} {:<12} {:<14}{}\n", m.id,
+                   ecmgw::sim::protocol_name(m.model), ecmgw::sim::address_text(m.model),
+                   faults.empty() ? "" : "  faults: " + faults);
+    }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    fmt::print(stderr, "ecmgw-sim: serving {} meter(s) on {} from address {}\n", meters->size(),
-               (*link)->describe(), meters->front().address().to_string());
-    Simulator(o, std::move(*meters), **link).run();
+    ecmgw::sim::Server server(o.serve, std::move(*bus), **link);
+    if (auto r = server.run(g_stop); !r) {
+        fmt::print(stderr, "ecmgw-sim: {}\n", r.error().message);
+        return 1;
+    }
     return 0;
 }

@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ecmgw/common/expected.hpp"
+#include "ecmgw/config/profile.hpp"
+#include "ecmgw/config/types.hpp"
 
 namespace ecmgw::config {
 
@@ -16,6 +19,9 @@ struct GatewayConfig {
     std::string id;  // [A-Za-z0-9_-]{1,64}; used in MQTT topics
     std::filesystem::path data_dir = "/var/lib/ecmgw";
     std::string timezone = "Asia/Shanghai";  // IANA name
+    // Where the Modbus meter profiles (*.toml) are; a relative path in the file is
+    // resolved against the config file's directory. Read only when a meter uses modbus.
+    std::filesystem::path profiles_dir = "/usr/share/ecmgw/profiles";
 };
 
 struct CloudConfig {
@@ -27,12 +33,16 @@ struct CloudConfig {
     int batch_max_delay_ms = 1000;  // 0..60000: how long a part batch waits
 };
 
-enum class Parity { None, Even, Odd };
+// How the gateway reaches a bus: a local serial port, or a serial-to-Ethernet server.
+enum class Transport { Serial, Tcp };
+// What travels over the link: the meters' own serial frames (RTU; DL/T 645 and CJ/T 188
+// frames pass the same way), or Modbus TCP's MBAP frames (modbus meters only).
+enum class Framing { Rtu, Tcp };
 
 struct BusConfig {
     std::string name;
-    std::string device;
-    int baud = 2400;  // 300..115200, one of the standard rates
+    std::string device;  // transport serial: the port
+    int baud = 2400;     // 300..115200, one of the standard rates
     Parity parity = Parity::Even;
     int data_bits = 8;                // 7 or 8
     int stop_bits = 1;                // 1 or 2
@@ -40,21 +50,49 @@ struct BusConfig {
     int inter_byte_timeout_ms = 500;  // gap inside one answer, 10..5000 (DL/T 645 Tb)
     int gap_ms = 20;                  // quiet time between a response and the next request, 0..2000
     int retries = 1;                  // extra attempts after a timeout, 0..5
+    Transport transport = Transport::Serial;
+    std::string host;  // transport tcp: the serial server
+    int port = 0;      // transport tcp: 1..65535
+    Framing framing = Framing::Rtu;
+    // Broadcast the time to the DL/T 645 meters on this bus this often; 0 = never,
+    // else 60..604800 s.
+    int time_sync_interval_s = 0;
 };
 
-enum class Protocol { Dlt645_2007 };
+enum class Protocol { Dlt645_2007, Dlt645_1997, Cjt188, Modbus };
 enum class MeterKind { Electricity, Water };
+// CJ/T 188 meter type (the T byte of its frames).
+enum class MeterType { ColdWater, HotWater, DrinkingWater, ReclaimedWater, Heat, Gas };
 
 struct MeterConfig {
     std::string id;
     std::string bus;  // a [[bus]] name
     Protocol protocol = Protocol::Dlt645_2007;
-    std::string address;  // 12 digits for DL/T 645
+    // dlt645-*: 12 digits; cjt188: 14 digits; empty for modbus (see unit).
+    std::string address;
     MeterKind kind = MeterKind::Electricity;
     int interval_s = 60;  // 1..86400
-    // Quantities to read each interval (names from the protocol's data items);
-    // empty = the protocol's default set for the kind.
+    // Quantities to read each interval (names from the protocol's data items, or the
+    // profile's points for modbus); empty = the protocol's default set for the kind.
     std::vector<std::string> quantities;
+    int unit = 0;         // modbus: the unit id, 1..247; 0 for the other protocols
+    std::string profile;  // modbus: the name of a profile in profiles_dir
+    MeterType meter_type = MeterType::ColdWater;  // cjt188 only
+    // Serial settings of this meter where they differ from its bus's (unset = the bus's).
+    std::optional<int> baud;
+    std::optional<Parity> parity;
+    std::optional<int> data_bits;
+    std::optional<int> stop_bits;
+    std::optional<int> timeout_ms;
+    // DL/T 645 control credentials (relay commands): password (6 digits), privilege
+    // level (0..9), operator code (8 digits), and how long a command stays valid.
+    std::string password = "000000";
+    int privilege = 2;
+    std::string operator_code = "00000000";  // key "operator"
+    int control_valid_s = 300;               // 10..86400
+    // Whether the gateway may switch this meter's relay or valve. Default false; for
+    // modbus, whether the profile describes a relay or valve.
+    bool relay = false;
 };
 
 struct Config {
@@ -63,33 +101,25 @@ struct Config {
     CloudConfig cloud;
     std::vector<BusConfig> buses;
     std::vector<MeterConfig> meters;
+    // Every profile in gateway.profiles_dir, when some meter uses modbus (else empty).
+    std::vector<Profile> profiles;
 
     const BusConfig* find_bus(std::string_view name) const;
     const MeterConfig* find_meter(std::string_view id) const;
+    // The profile a modbus meter uses; nullptr for other meters.
+    const Profile* profile_of(const MeterConfig& meter) const;
 };
 
-// One mistake in a config file.
-struct ConfigError {
-    std::string file;
-    int line = 0;         // 1-based; 0 when the mistake has no place (e.g. file missing)
-    int column = 0;       // 1-based
-    std::string key;      // dotted path: "bus[1].baud", "meter[3].address"
-    std::string message;  // what was found and what was expected
-
-    // "ecmgw.toml:12:8: bus[1].baud: found 2401, expected one of 300, 600, …"
-    std::string to_string() const;
-};
-
-using ConfigErrors = std::vector<ConfigError>;
-
-// Parses and validates `text`; `file_name` is used in error messages only.
-// Returns every error found, not just the first.
+// Parses and validates `text`; `file_name` is used in error messages and to resolve a
+// relative profiles_dir. Returns every error found, not just the first.
 Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_view file_name);
 // Reads `path` and parses it.
 Expected<Config, ConfigErrors> load_config(const std::filesystem::path& path);
 
 std::string_view to_string(Protocol p);
 std::string_view to_string(MeterKind k);
-char to_char(Parity p);  // 'N', 'E', 'O'
+std::string_view to_string(MeterType t);
+std::string_view to_string(Transport t);
+std::string_view to_string(Framing f);
 
 }  // namespace ecmgw::config

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ecmgw/common/decimal.hpp"
@@ -155,6 +156,48 @@ Expected<Address, AnswerError> decode_read_address_answer(const Frame& frame);
 // Words for an error byte: "no requested data; password wrong or unauthorised".
 std::string describe_error_word(std::uint8_t error_word);
 
+// "wrong address", "abnormal answer", ...: the kind in words, for logs and events.
+std::string_view describe_answer_error_kind(AnswerErrorKind kind);
+
+// --- relay and alarm control (0x1C) --------------------------------------------
+
+// N1 of a control frame: what the meter is told to do.
+enum class ControlCommand : std::uint8_t {
+    Trip = 0x1A,              // open the relay: supply off
+    CloseAllowed = 0x1B,      // the customer may close it (button on the meter)
+    DirectClose = 0x1C,       // close the relay now
+    Alarm = 0x2A,             // pre-trip alarm on
+    AlarmRelease = 0x2B,      // pre-trip alarm off
+    KeepPower = 0x3A,         // keep-power (保电): the meter ignores trips until released
+    KeepPowerRelease = 0x3B,  // keep-power off
+};
+
+// "trip", "direct close", ...; "unknown" for a byte that is no command.
+std::string_view control_command_name(ControlCommand command);
+
+// Who gives a control command: the password (with its privilege level) and the operator code.
+struct ControlAuth {
+    std::uint8_t privilege = 0x02;                // PA
+    std::array<std::uint8_t, 3> password{};       // P0 P1 P2 as on the wire (BCD, low first)
+    std::array<std::uint8_t, 4> operator_code{};  // C0..C3 as on the wire
+
+    // Digits most significant first, as people write them: "123456" gives P0 P1 P2 =
+    // 56 34 12, operator "00000001" gives C0..C3 = 01 00 00 00. The privilege is taken
+    // as given: which levels may switch the relay is the meter's (and vendor's) business.
+    static Expected<ControlAuth> parse(std::uint8_t privilege, std::string_view password_6_digits,
+                                       std::string_view operator_8_digits);
+    friend bool operator==(const ControlAuth&, const ControlAuth&) = default;
+};
+
+// The control request: DATA = PA P0 P1 P2 C0 C1 C2 C3 N1 N2(00) N3..N8, where N3..N8 =
+// ss mm hh DD MM YY (BCD) is the deadline after which the meter refuses the command. Like
+// encode_broadcast_time, out-of-range fields wrap: callers validate the deadline.
+Bytes encode_control(const Address& meter, const ControlAuth& auth, ControlCommand command,
+                     const DateTime& valid_until, std::size_t wakeup = 4);
+// Checks that `frame` is `meter`'s answer to a control request: 9C is success; DC gives an
+// Abnormal error with the meter's error byte (kErrUnauthorised: wrong password).
+Expected<void, AnswerError> decode_control_answer(const Frame& frame, const Address& meter);
+
 // --- value formats -------------------------------------------------------------
 
 // Packed BCD, low byte first, with `decimals` digits after the point. When
@@ -168,7 +211,7 @@ enum class ValueFormat {
     Decimal,       // BCD decimal, see decimals/is_signed
     Date,          // YYMMDDWW (4 bytes)
     Time,          // hhmmss (3 bytes)
-    StatusWord,    // 2-byte bit field, low byte first
+    StatusWord,    // bit field, low byte first: 2 bytes (1 byte in some DL/T 645-1997 items)
     AddressValue,  // 6-byte address
 };
 
@@ -215,5 +258,32 @@ struct RelayStatus {
     std::uint8_t prepaid_type = 0;  // bits 8-9
 };
 RelayStatus decode_relay_status(std::uint16_t status_word_3);
+
+// --- block reads ---------------------------------------------------------------
+
+// A block identifier (DI1 = FF): one read answers the values of all `members`, back to
+// back in this order, each in its own item's format.
+struct DataBlock {
+    DataId di;
+    std::string_view name;  // "import_energy_block", ...
+    std::span<const DataId> members;
+};
+
+// The blocks this codec knows; nullptr when unknown.
+const DataBlock* find_block(DataId di);
+// The first known block that has `member` among its members, so a poller can read one
+// block instead of several items; nullptr when none has.
+const DataBlock* find_block_containing(DataId member);
+std::span<const DataBlock> known_blocks();
+
+// The values of a block answer, member by member.
+using BlockValues = std::vector<std::pair<const DataItem*, Value>>;
+
+// Splits a block answer's value into its members by their lengths. Fails when the length is
+// not the sum of the members' lengths, or when a member does not decode.
+Expected<BlockValues> decode_block(const DataBlock& block, ByteView value);
+// The same for any list of items whose values come back to back (decode_block resolves the
+// members' DIs to items first; DL/T 645-1997 blocks use it with their own items).
+Expected<BlockValues> decode_items(std::span<const DataItem* const> items, ByteView value);
 
 }  // namespace ecmgw::dlt645

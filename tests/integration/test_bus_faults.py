@@ -1,0 +1,74 @@
+"""Field failures on the bus, through the real binaries: a dead meter among
+live ones, and a serial adapter that vanishes and comes back."""
+
+import os
+import re
+import signal
+import unittest
+
+from harness import ECMGW_SIM, PtyPair, Rig, read_log, store_query, wait_for
+
+
+def energy_times(rig, meter):
+    rows = store_query(rig.data_dir, "SELECT ts_ms FROM readings WHERE meter = ? "
+                       "AND quantity = 'energy_kwh' ORDER BY ts_ms".replace("?", f"'{meter}'"))
+    return [r[0] for r in rows]
+
+
+class DeadMeterTest(unittest.TestCase):
+    def setUp(self):
+        # Meter 2 never answers; each timeout costs 400 ms of bus time.
+        self.rig = Rig(meters=4, interval_s=2, sim_args=["--silent", "000000000002"],
+                       bus_extra={"timeout_ms": 400, "retries": 1})
+
+    def tearDown(self):
+        self.rig.close()
+
+    def test_live_meters_keep_their_schedule_and_the_dead_one_is_only_probed(self):
+        daemon = self.rig.start_daemon()
+        wait_for(lambda: len(energy_times(self.rig, "E-0001")) >= 12, 90, "12 turns of a live meter")
+        log = read_log(daemon)
+        self.assertIn("meter E-0002 (dlt645-2007 000000000002) has not answered 3 turns", log)
+        for meter in ("E-0001", "E-0003", "E-0004"):
+            times = energy_times(self.rig, meter)
+            gaps = [b - a for a, b in zip(times, times[1:])]
+            # A 2 s cadence; the dead meter's timeouts may delay a turn by at most one
+            # timeout with its retry, never skip a turn.
+            self.assertTrue(all(1000 <= g <= 3200 for g in gaps), f"{meter} turns: {gaps}")
+        # After it was declared dead (3 silent turns, each a timeout plus a retry),
+        # the first probe is 60 s away: no more requests for it in this window.
+        timeouts = len(re.findall(r"meter E-0002: no answer", log))
+        self.assertEqual(timeouts, 3, log[-2000:])
+        self.assertEqual(energy_times(self.rig, "E-0002"), [])
+
+
+class VanishingAdapterTest(unittest.TestCase):
+    def test_a_lost_adapter_is_reopened_and_polling_resumes(self):
+        rig = Rig(meters=2, interval_s=1)
+        try:
+            daemon = rig.start_daemon()
+            wait_for(lambda: len(energy_times(rig, "E-0001")) >= 3, 60, "first readings")
+            # Pull the adapter: the pty pair and the meters behind it disappear.
+            rig.sim.terminate()
+            rig.sim.wait(timeout=10)
+            rig.line.proc.terminate()
+            rig.line.proc.wait(timeout=10)
+            wait_for(lambda: "reopening" in read_log(daemon), 60, "the daemon to notice the lost port")
+            before = len(energy_times(rig, "E-0001"))
+            # Plug it back in: the same device path appears again.
+            for path in (rig.line.master_end, rig.line.meter_end):
+                if os.path.lexists(path):
+                    os.unlink(path)
+            rig.line = PtyPair(rig.procs, rig.workdir, "floor1")
+            rig.sim = rig.procs.start("sim2", [ECMGW_SIM, "--device", rig.line.meter_end,
+                                               "--meters", "2", "--answer-delay-ms", "5"])
+            wait_for(lambda: len(energy_times(rig, "E-0001")) >= before + 3, 90,
+                     "readings after the adapter came back")
+            self.assertIsNone(daemon.poll(), "the daemon must keep running")
+            self.assertRegex(read_log(daemon), r"bus floor1: opened .*floor1-gw")
+        finally:
+            rig.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,42 @@
+#include "sim/sim_meter.hpp"
+
+namespace ecmgw::sim {
+
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+std::string_view protocol_name(const MeterModel& model) {
+    return std::visit(Overloaded{
+                          [](const SimulatedMeter&) { return std::string_view("dlt645-2007"); },
+                          [](const Dlt645_1997Meter&) { return std::string_view("dlt645-1997"); },
+                          [](const Cjt188Meter&) { return std::string_view("cjt188"); },
+                          [](const ModbusMeter&) { return std::string_view("modbus"); },
+                      },
+                      model);
+}
+
+std::string address_text(const MeterModel& model) {
+    return std::visit(Overloaded{
+                          [](const SimulatedMeter& m) { return m.address().to_string(); },
+                          [](const Dlt645_1997Meter& m) { return m.address().to_string(); },
+                          [](const Cjt188Meter& m) { return m.address().to_string(); },
+                          [](const ModbusMeter& m) { return std::to_string(m.unit()); },
+                      },
+                      model);
+}
+
+bool is_modbus(const MeterModel& model) { return std::holds_alternative<ModbusMeter>(model); }
+
+bool matches(const SimMeter& meter, std::string_view name) {
+    return name == "*" || name == meter.id || name == address_text(meter.model);
+}
+
+}  // namespace ecmgw::sim
