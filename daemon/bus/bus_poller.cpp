@@ -156,6 +156,7 @@ bool BusPoller::ensure_open() {
             link_ = std::move(*link);
             exchange_ = std::make_unique<Exchange>(Exchange{*link_, {}, counters_});
             exchange_->latencies = &latencies_;
+            exchange_->gap = std::chrono::milliseconds(bus_.gap_ms);
             context_ = std::make_unique<BusContext>(*exchange_);
             spdlog::info("bus {}: opened {}", bus_.name, link_->describe());
             reopen_backoff_ = kFirstReopenBackoff;
@@ -191,10 +192,6 @@ void BusPoller::close_link(const std::string& why) {
     ++snapshot_.reopens;
 }
 
-void BusPoller::quiet_gap() {
-    if (bus_.gap_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(bus_.gap_ms));
-}
-
 bool BusPoller::prepare(std::size_t meter) {
     const auto& driver = *drivers_[meter];
     if (auto r = link_->set_line(driver.line().value_or(bus_line(bus_))); !r) {
@@ -213,7 +210,6 @@ Expected<ReadOutcome, ReadError> BusPoller::read_with_retries(std::size_t meter)
     for (int retry = 0; retry < bus_.retries && !outcome; ++retry) {
         const auto kind = outcome.error().kind;
         if (kind != ReadFailure::Timeout && kind != ReadFailure::Garbled) break;
-        quiet_gap();
         outcome = drivers_[meter]->read(*context_);
     }
     return outcome;
@@ -363,13 +359,11 @@ void BusPoller::run() {
         if (!ensure_open()) break;
         if (auto command = next_command()) {
             run_command(*command);
-            quiet_gap();
             continue;
         }
         const auto now = Clock::now();
         if (now >= next_time_sync_) {
             sync_time();
-            quiet_gap();
             continue;
         }
         if (schedule_.empty()) {
@@ -382,7 +376,6 @@ void BusPoller::run() {
             continue;
         }
         run_turn(turn);
-        quiet_gap();
     }
     std::lock_guard lock(mutex_);
     for (auto& c : commands_) c.done.set_value(failed("bus " + bus_.name + " stopped"));

@@ -4,8 +4,8 @@
 //   1. commands (read-now, relay/valve) pre-empt reads;
 //   2. the broadcast time sync, when due;
 //   3. the meter whose turn is due (PollSchedule: dead meters are only probed).
-// A quiet gap separates transactions; a meter's own line settings are applied
-// before its turn.
+// The bus's quiet gap separates every two transactions (Exchange keeps it); a
+// meter's own line settings are applied before its turn.
 #pragma once
 
 #include <atomic>
@@ -97,7 +97,6 @@ class BusPoller {
     void account(std::size_t meter, const LinkCounters& before,
                  const Expected<ReadOutcome, ReadError>& outcome);
     void deliver(std::size_t meter, const std::vector<Sample>& samples);
-    void quiet_gap();
 
     config::BusConfig bus_;
     std::vector<std::unique_ptr<MeterDriver>> drivers_;

@@ -1,5 +1,7 @@
 #include "bus/cjt188_driver.hpp"
 
+#include <algorithm>
+
 namespace ecmgw::bus {
 
 namespace {
@@ -59,9 +61,15 @@ Expected<ReadOutcome, ReadError> Cjt188Driver::read(BusContext& bus) {
     }
     const auto supply = supply_of(reading->status);
     if (supply != SupplyState::Unknown) {
-        out.samples.push_back({"valve_open", Decimal{supply == SupplyState::On ? 1 : 0, 0}});
+        out.samples.push_back({"valve_state", Decimal{supply == SupplyState::On ? 1 : 0, 0}});
     }
     out.samples.push_back({"battery_low", Decimal{reading->status.battery_low ? 1 : 0, 0}});
+    if (!spec_.quantities.empty()) {
+        std::erase_if(out.samples, [&](const Sample& s) {
+            return std::find(spec_.quantities.begin(), spec_.quantities.end(), s.quantity) ==
+                   spec_.quantities.end();
+        });
+    }
     return out;
 }
 

@@ -13,11 +13,12 @@ struct Cjt188MeterSpec {
     cjt188::MeterType type = cjt188::MeterType::ColdWater;
     std::optional<transport::LineSettings> line;
     std::optional<std::chrono::milliseconds> timeout;
-    bool valve_control = false;  // the gateway may open and close the valve
+    bool valve_control = false;           // the gateway may open and close the valve
+    std::vector<std::string> quantities;  // to keep; empty = all that one 901F read gives
 };
 
 // Quantities a CJ/T 188 turn yields: volume_m3, settlement_volume_m3,
-// valve_open (1 open, 0 closed; absent when abnormal) and battery_low (1/0).
+// valve_state (1 open, 0 closed; absent when abnormal) and battery_low (1/0).
 class Cjt188Driver final : public MeterDriver {
   public:
     explicit Cjt188Driver(Cjt188MeterSpec spec) : spec_(std::move(spec)) {}

@@ -82,7 +82,10 @@ Expected<dlt645::Address, ReadError> Dlt645Client::read_address() {
 }
 
 Result Dlt645Client::broadcast_time(const dlt645::DateTime& when) {
-    if (auto r = ex_.link.write(dlt645::encode_broadcast_time(when)); !r) return r;
+    ex_.wait_for_quiet_line();
+    auto written = ex_.link.write(dlt645::encode_broadcast_time(when));
+    ex_.line_went_quiet();
+    if (!written) return written;
     ++ex_.counters.requests;
     return {};
 }

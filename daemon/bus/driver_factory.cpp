@@ -74,8 +74,9 @@ Expected<std::unique_ptr<MeterDriver>> make_cjt188(const config::BusConfig& bus,
                                                    const config::MeterConfig& m) {
     auto address = cjt188::Address::parse(m.address);
     if (!address) return fail("meter " + m.id + ": " + address.error().message);
-    return std::unique_ptr<MeterDriver>(new Cjt188Driver(
-        {m.id, *address, to_wire(m.meter_type), meter_line(bus, m), meter_timeout(m), m.relay}));
+    return std::unique_ptr<MeterDriver>(
+        new Cjt188Driver({m.id, *address, to_wire(m.meter_type), meter_line(bus, m),
+                          meter_timeout(m), m.relay, m.quantities}));
 }
 
 Expected<std::unique_ptr<MeterDriver>> make_modbus(const config::Config& cfg,

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include "bus/link_types.hpp"
@@ -23,6 +24,15 @@ struct Exchange {
     std::chrono::microseconds last_latency{0};  // request written → answer complete
     // When set, every answered request's latency is appended here (per-meter statistics).
     std::vector<std::chrono::microseconds>* latencies = nullptr;
+    // The bus's inter-frame gap: the line stays quiet this long after a transaction
+    // before the next request, whoever sends it (meters turn their transceivers round).
+    std::chrono::milliseconds gap{0};
+    std::chrono::steady_clock::time_point quiet_since{};
+
+    void wait_for_quiet_line() const {
+        if (gap.count() > 0) std::this_thread::sleep_until(quiet_since + gap);
+    }
+    void line_went_quiet() { quiet_since = std::chrono::steady_clock::now(); }
 
     void record_answer(std::chrono::microseconds latency) {
         ++counters.answers;
@@ -54,6 +64,12 @@ Expected<Frame, ReadError> exchange_frame(Exchange& ex, std::span<const std::uin
     auto failure = [](ReadFailure kind, std::string message) {
         return unexpected(ReadError{kind, std::move(message)});
     };
+    ex.wait_for_quiet_line();
+    // However the exchange ends, the gap before the next request counts from now.
+    struct QuietOnExit {
+        Exchange& ex;
+        ~QuietOnExit() { ex.line_went_quiet(); }
+    } quiet_on_exit{ex};
     if (auto r = ex.link.flush_input(); !r)
         return failure(ReadFailure::LinkError, r.error().message);
     ++ex.counters.requests;

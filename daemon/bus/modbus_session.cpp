@@ -58,9 +58,11 @@ Expected<int, ReadError> ModbusSession::transact(int unit, Call call) {
     modbus_set_slave(ctx_, unit);
     set_timeout(ctx_, modbus_set_response_timeout, ex_.timing.response_timeout);
     set_timeout(ctx_, modbus_set_byte_timeout, ex_.timing.inter_byte_timeout);
+    ex_.wait_for_quiet_line();
     ++ex_.counters.requests;
     const auto start = Clock::now();
     const int rc = call();
+    ex_.line_went_quiet();
     if (rc >= 0) {
         ex_.record_answer(
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start));

@@ -113,8 +113,12 @@ TechnicianCommands::TechnicianCommands(CLI::App& app) {
     read_command_ =
         app.add_subcommand("read", "Read one meter once, directly on a serial port or server");
     add_link_flags(*read_command_, read_, {"600", true, true});
-    relay_command_ = add_switch(app, "relay", relay_, {"on", "off"},
-                                "Switch a meter's relay directly and read the state back");
+    relay_command_ = add_switch(app, "relay", relay_,
+                                {"on", "off", "close-allowed", "alarm", "alarm-release",
+                                 "keep-power", "keep-power-release"},
+                                "Switch a meter's relay directly and read the state back; "
+                                "DL/T 645-2007 also takes close-allowed, alarm, alarm-release, "
+                                "keep-power and keep-power-release");
     valve_command_ = add_switch(app, "valve", valve_, {"open", "close"},
                                 "Open or close a water meter's valve directly and read it back");
     scan_command_ = add_scan(app, scan_);

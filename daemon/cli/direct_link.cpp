@@ -1,7 +1,6 @@
 #include "cli/direct_link.hpp"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <system_error>
@@ -180,6 +179,23 @@ bus::LinkTiming timing_of(const config::BusConfig& bus) {
             std::chrono::milliseconds(bus.inter_byte_timeout_ms)};
 }
 
+// The setup, or what is wrong with the flags (without the command's name).
+Expected<MeterSetup, CommandError> setup_from_flags(const LinkOptions& o, const SetupRules& rules) {
+    MeterSetup s;
+    s.meter.protocol = protocol_of(o.protocol);
+    if (auto r = check_link_flags(o, s.meter.protocol); !r) return unexpected(r.error());
+    apply_transport(o, rules, s.bus);
+    if (auto r = apply_meter(o, s); !r) return unexpected(r.error());
+    if (s.meter.protocol == config::Protocol::Modbus) {
+        if (auto r = load_profile(o, rules, s); !r) return unexpected(r.error());
+        if (const auto* p = s.profile(); p != nullptr && p->kind == "water") {
+            s.meter.kind = config::MeterKind::Water;
+        }
+    }
+    apply_line(o, s);
+    return s;
+}
+
 }  // namespace
 
 const config::Profile* MeterSetup::profile() const {
@@ -219,18 +235,12 @@ fs::path default_profiles_dir() {
 }
 
 Expected<MeterSetup, CommandError> plan_meter(const LinkOptions& o, const SetupRules& rules) {
-    MeterSetup s;
-    s.meter.protocol = protocol_of(o.protocol);
-    if (auto r = check_link_flags(o, s.meter.protocol); !r) return unexpected(r.error());
-    apply_transport(o, rules, s.bus);
-    if (auto r = apply_meter(o, s); !r) return unexpected(r.error());
-    if (s.meter.protocol == config::Protocol::Modbus) {
-        if (auto r = load_profile(o, rules, s); !r) return unexpected(r.error());
-        if (const auto* p = s.profile(); p != nullptr && p->kind == "water") {
-            s.meter.kind = config::MeterKind::Water;
-        }
+    auto s = setup_from_flags(o, rules);
+    if (!s) {
+        return unexpected(CommandError{s.error().exit_code,
+                                       fmt::format("{}: {}", rules.command, s.error().message)});
     }
-    apply_line(o, s);
+    s->command = rules.command;
     return s;
 }
 
@@ -270,7 +280,7 @@ DirectLink::DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> li
 
 Expected<std::unique_ptr<DirectLink>, CommandError> DirectLink::open(MeterSetup setup) {
     auto link = open_link(setup.bus);
-    if (!link) return usage(link.error().message);
+    if (!link) return usage(fmt::format("{}: {}", setup.command, link.error().message));
     return std::unique_ptr<DirectLink>(new DirectLink(std::move(setup), std::move(*link)));
 }
 
@@ -293,11 +303,11 @@ Expected<std::string, bus::ReadError> read_wildcard_address(bus::Exchange& excha
     return v->address.to_string();
 }
 
-Expected<void, CommandError> DirectLink::resolve_address(std::string_view command) {
+Expected<void, CommandError> DirectLink::resolve_address() {
     if (!setup_.wildcard()) return {};
     auto address = read_wildcard_address(exchange_, setup_.meter.protocol);
     if (!address) {
-        auto e = failure(command, address.error());
+        auto e = failure(address.error());
         if (address.error().kind == bus::ReadFailure::Garbled) {
             e.message +=
                 "\nSeveral meters answering the wildcard at once garble each other: "
@@ -311,11 +321,12 @@ Expected<void, CommandError> DirectLink::resolve_address(std::string_view comman
 
 Expected<std::unique_ptr<bus::MeterDriver>, CommandError> DirectLink::make_driver() {
     auto driver = bus::make_driver(setup_.config, setup_.bus, setup_.meter);
-    if (!driver) return usage(driver.error().message);
+    if (!driver) return usage(fmt::format("{}: {}", setup_.command, driver.error().message));
     return std::move(*driver);
 }
 
-CommandError DirectLink::failure(std::string_view command, const bus::ReadError& e) const {
+CommandError DirectLink::failure(const bus::ReadError& e) const {
+    const auto& command = setup_.command;
     if (e.kind == bus::ReadFailure::LinkError) {
         return {kExitUsage, fmt::format("{}: {}: {}", command, link_->describe(), e.message)};
     }

@@ -29,12 +29,14 @@ struct CommandError {
 
 // What differs between the commands when they turn flags into a setup.
 struct SetupRules {
+    std::string_view command;      // "ecmgw read": the start of every message
     int default_timeout_ms = 600;  // DL/T 645 meters may take 500 ms to answer
     bool profile_required = true;  // modbus: scan may sweep without one
 };
 
 // What the flags describe, before anything is opened.
 struct MeterSetup {
+    std::string command;    // "ecmgw read"
     config::Config config;  // only the profiles are used
     config::BusConfig bus;  // the link and its line settings, timeouts
     config::MeterConfig meter;
@@ -69,11 +71,11 @@ class DirectLink {
 
     // With the wildcard, asks the only meter on the bus for its address (the
     // read-address of its protocol) and takes it into the setup.
-    Expected<void, CommandError> resolve_address(std::string_view command);
+    Expected<void, CommandError> resolve_address();
     Expected<std::unique_ptr<bus::MeterDriver>, CommandError> make_driver();
 
     // The message and exit code for a request that failed with `error`.
-    CommandError failure(std::string_view command, const bus::ReadError& error) const;
+    CommandError failure(const bus::ReadError& error) const;
 
   private:
     DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> link);

@@ -9,7 +9,6 @@ namespace ecmgw::cli {
 
 namespace {
 
-constexpr std::string_view kCommand = "ecmgw scan";
 constexpr std::uint8_t kWildcardByte = 0xAA;
 // What the search asks: forward active energy, which every meter has. Any
 // answer, a refusal included, carries the meter's address.
@@ -35,7 +34,7 @@ Expected<Hearing, CommandError> hearing_of(DirectLink& link, const bus::ReadErro
         case bus::ReadFailure::Timeout:
             return Hearing{};
         case bus::ReadFailure::LinkError:
-            return unexpected(link.failure(kCommand, e));
+            return unexpected(link.failure(e));
         case bus::ReadFailure::Garbled:
             return Hearing{Heard::Several, "", ""};  // collided
         default:
@@ -74,9 +73,10 @@ struct Search {
             if (!hearing) return unexpected(hearing.error());
             const bool several = hearing->heard == Heard::Several;
             if (several && byte + 1 == dlt645::Address{}.wire.size()) {
-                // Nothing left to tell them apart: two meters were given one address.
+                // No byte left to tell meters apart.
                 found({partial_wildcard(fixed).to_string(), 0,
-                       "several meters answer this same address"});
+                       "answers garbled: two meters with this one address, or the wrong baud "
+                       "rate or parity"});
                 continue;
             }
             if (!hearing->address.empty()) found({hearing->address, 0, ""});

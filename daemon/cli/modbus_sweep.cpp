@@ -9,8 +9,6 @@ namespace ecmgw::cli {
 
 namespace {
 
-constexpr std::string_view kCommand = "ecmgw scan";
-
 // The profile's first planned read proves the model too; without a profile,
 // holding register 0: nearly every device answers it, or refuses it, which
 // shows as much.
@@ -80,7 +78,7 @@ Expected<std::vector<FoundMeter>, CommandError> sweep_units(DirectLink& link, Sw
         s.bus.framing == config::Framing::Tcp ? bus::ModbusFraming::Tcp : bus::ModbusFraming::Rtu);
     if (!session) {
         return unexpected(
-            CommandError{kExitUsage, fmt::format("{}: {}", kCommand, session.error().message)});
+            CommandError{kExitUsage, fmt::format("{}: {}", s.command, session.error().message)});
     }
     const auto request = probe_request(s);
     std::vector<FoundMeter> found;
@@ -88,7 +86,7 @@ Expected<std::vector<FoundMeter>, CommandError> sweep_units(DirectLink& link, Sw
         std::string note;
         bus::ReadError link_error;
         const auto presence = probe_unit(**session, unit, request, note, link_error);
-        if (presence == Presence::LinkFailed) return unexpected(link.failure(kCommand, link_error));
+        if (presence == Presence::LinkFailed) return unexpected(link.failure(link_error));
         if (presence == Presence::Present) {
             found.push_back({"", unit, note});
             progress.found(found_line(s, found.back()));

@@ -30,7 +30,7 @@ const std::vector<std::string> kStandardSet1997 = {
     "status_word_1"};
 // One CJ/T 188 read (901F) gives all of these (see bus/cjt188_driver.hpp).
 const std::vector<std::string> kCjt188Quantities = {"volume_m3", "settlement_volume_m3",
-                                                    "valve_open", "battery_low"};
+                                                    "valve_state", "battery_low"};
 
 struct ReadPlan {
     std::vector<std::string> wanted;  // in the order they are printed
@@ -172,7 +172,7 @@ Expected<void, CommandError> read_with_driver(DirectLink& link, const ReadPlan& 
     auto driver = link.make_driver();
     if (!driver) return unexpected(driver.error());
     auto outcome = (*driver)->read(link.context());
-    if (!outcome) return unexpected(link.failure(kCommand, outcome.error()));
+    if (!outcome) return unexpected(link.failure(outcome.error()));
     r.answered = true;
     for (const auto& sample : outcome->samples) r.values[sample.quantity] = shown(s, sample);
     std::vector<std::string> expected;
@@ -200,7 +200,7 @@ Expected<void, CommandError> read_direct(DirectLink& link, const ReadPlan& plan,
             continue;
         }
         if (value.error().kind == bus::ReadFailure::Timeout && !r.answered) {
-            return unexpected(link.failure(kCommand, value.error()));
+            return unexpected(link.failure(value.error()));
         }
         r.answered = r.answered || value.error().kind != bus::ReadFailure::Timeout;
         r.errors[std::string(item->quantity)] = value.error().message;
@@ -275,14 +275,14 @@ int read_failed(CommandError e) {
 }  // namespace
 
 int run_read(const LinkOptions& options) {
-    auto setup = plan_meter(options, SetupRules{});
+    auto setup = plan_meter(options, SetupRules{kCommand});
     if (!setup) return report(setup.error());
     auto plan = plan_read(*setup);
     if (!plan) return report(plan.error());
     auto link = DirectLink::open(std::move(*setup));
     if (!link) return report(link.error());
     auto& l = **link;
-    if (auto r = l.resolve_address(kCommand); !r) return read_failed(r.error());
+    if (auto r = l.resolve_address(); !r) return read_failed(r.error());
     ReadResult result;
     if (auto r = read_with_driver(l, *plan, result); !r) return read_failed(r.error());
     if (auto r = read_direct(l, *plan, result); !r) return read_failed(r.error());

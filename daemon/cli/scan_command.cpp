@@ -104,14 +104,16 @@ Expected<std::vector<FoundMeter>, CommandError> scan_units(DirectLink& link, con
 
 int print_found(DirectLink& link, const ScanOptions& o, std::vector<FoundMeter> found) {
     if (interrupted()) say("interrupted: the scan did not finish");
-    if (found.empty()) {
+    const bool none = found.empty();
+    const ScanReport r{link.setup(), link.describe(), o.bus, std::move(found)};
+    if (o.link.json) fmt::print("{}\n", to_json(r));
+    if (none) {
         return report({kExitNoAnswer,
                        fmt::format("{}: no meter found on {} ({}).\n{}", kCommand, link.describe(),
                                    config::to_string(link.setup().meter.protocol),
                                    wiring_hint(link.setup()))});
     }
-    const ScanReport r{link.setup(), link.describe(), o.bus, std::move(found)};
-    fmt::print("{}", o.link.json ? to_json(r) + "\n" : to_toml(r));
+    if (!o.link.json) fmt::print("{}", to_toml(r));
     return kExitOk;
 }
 
@@ -120,8 +122,8 @@ int print_found(DirectLink& link, const ScanOptions& o, std::vector<FoundMeter> 
 int run_scan(const ScanOptions& o) {
     if (auto r = check_flags(o); !r) return report(r.error());
     const bool modbus = protocol_of(o.link.protocol) == config::Protocol::Modbus;
-    auto setup =
-        plan_meter(o.link, {modbus ? kSweepTimeoutMs : SetupRules{}.default_timeout_ms, false});
+    auto setup = plan_meter(
+        o.link, {kCommand, modbus ? kSweepTimeoutMs : SetupRules{}.default_timeout_ms, false});
     if (!setup) return report(setup.error());
     auto link = DirectLink::open(std::move(*setup));
     if (!link) return report(link.error());

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <thread>
 
+#include "bus/dlt645_client.hpp"
 #include "bus/meter_clock.hpp"
 #include "cli/direct_link.hpp"
 #include "cli/output.hpp"
@@ -97,6 +98,14 @@ void use_timezone(const std::string& zone) {
     ::tzset();
 }
 
+// Modbus profiles may describe how to switch without saying where the state is.
+bool can_read_back(SupplySwitch what, const MeterSetup& s) {
+    const auto* p = s.profile();
+    if (p == nullptr) return true;
+    const auto& control = what == SupplySwitch::Relay ? p->relay : p->valve;
+    return control && control->state;
+}
+
 // Reads the state again while it is not the one wanted, for as long as the
 // device may take to get there.
 Expected<bus::SupplyState, bus::ReadError> settle(
@@ -105,6 +114,11 @@ Expected<bus::SupplyState, bus::ReadError> settle(
     const auto wanted = on ? bus::SupplyState::On : bus::SupplyState::Off;
     const auto deadline = std::chrono::steady_clock::now() +
                           (what == SupplySwitch::Valve ? kValveTravel : kRelaySettle);
+    // A CJ/T 188 valve answer carries the status the meter had when it answered;
+    // reading the meter again is the read-back.
+    if (state && link.setup().meter.protocol == config::Protocol::Cjt188) {
+        state = driver.supply_state(link.context());
+    }
     while (state && *state != wanted && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(kReadBackEvery);
         state = driver.supply_state(link.context());
@@ -170,7 +184,7 @@ int finish(DirectLink& link, SupplySwitch what, const SwitchOptions& o, bool on,
            const Expected<bus::SupplyState, bus::ReadError>& state) {
     const Names n = names_of(what);
     if (!state) {
-        CommandError e = link.failure(n.command, state.error());
+        CommandError e = link.failure(state.error());
         if (e.exit_code == kExitRefused) {
             e.message = fmt::format("{}: {} refused the command or answered it wrongly: {}",
                                     n.command, link.setup().meter_name(), state.error().message);
@@ -181,9 +195,15 @@ int finish(DirectLink& link, SupplySwitch what, const SwitchOptions& o, bool on,
     }
     const auto wanted = on ? bus::SupplyState::On : bus::SupplyState::Off;
     const bool ok = *state == wanted;
-    const std::string error = ok ? ""
-                                 : fmt::format("the {} reads back {}, expected {}", n.thing,
-                                               state_name(what, *state), state_name(what, wanted));
+    std::string error = ok ? ""
+                           : fmt::format("the {} reads back {}, expected {}", n.thing,
+                                         state_name(what, *state), state_name(what, wanted));
+    if (!can_read_back(what, link.setup())) {
+        error = fmt::format(
+            "the meter took the command, but profile {} has no state register to read the {} "
+            "back: check the meter itself",
+            link.setup().meter.profile, n.thing);
+    }
     if (o.link.json) {
         print_json(link, what, o.action, *state, ok, error);
     } else {
@@ -193,12 +213,72 @@ int finish(DirectLink& link, SupplySwitch what, const SwitchOptions& o, bool on,
     return report({kExitRefused, fmt::format("{}: {}", n.command, error)});
 }
 
+// The relay commands of DL/T 645-2007 other than on and off.
+std::optional<dlt645::ControlCommand> other_relay_command(std::string_view action) {
+    if (action == "close-allowed") return dlt645::ControlCommand::CloseAllowed;
+    if (action == "alarm") return dlt645::ControlCommand::Alarm;
+    if (action == "alarm-release") return dlt645::ControlCommand::AlarmRelease;
+    if (action == "keep-power") return dlt645::ControlCommand::KeepPower;
+    if (action == "keep-power-release") return dlt645::ControlCommand::KeepPowerRelease;
+    return std::nullopt;
+}
+
+// Sends one of those commands, then shows status word 3 (relay and alarm bits):
+// they change what the meter may do, not the relay itself, so there is no
+// state to wait for.
+int run_relay_control(const SwitchOptions& o, dlt645::ControlCommand command) {
+    const Names n = names_of(SupplySwitch::Relay);
+    auto setup = plan_meter(o.link, SetupRules{n.command});
+    if (!setup) return report(setup.error());
+    if (setup->meter.protocol != config::Protocol::Dlt645_2007) {
+        return report(
+            usage(n, fmt::format("'{}' is a DL/T 645-2007 control command", o.action)).error);
+    }
+    if (auto r = apply_control(o, *setup); !r) return report(r.error());
+    if (auto r = check_clock(n, *setup); !r) return report(r.error());
+    use_timezone(o.timezone);
+    auto link = DirectLink::open(std::move(*setup));
+    if (!link) return report(link.error());
+    auto& l = **link;
+    if (auto r = l.resolve_address(); !r) return report(r.error());
+    auto address = dlt645::Address::parse(l.setup().meter.address);
+    auto auth = dlt645::ControlAuth::parse(static_cast<std::uint8_t>(o.privilege), o.password,
+                                           o.operator_code);
+    if (!address || !auth) return report(usage(n, "bad address or credentials").error);
+    bus::Dlt645Client client(l.context().exchange());
+    const auto deadline = std::chrono::system_clock::now() + seconds(o.valid_s);
+    auto done = client.control(*address, *auth, command, bus::local_datetime(deadline));
+    if (!done) return report(l.failure(done.error()));
+    auto word = client.read(*address, *dlt645::find_data_item(0x04000503));
+    const std::string name(dlt645::control_command_name(command));
+    if (!word) {
+        fmt::print("{}: {} accepted {}; status word 3 unreadable: {}\n", n.command, who(l), name,
+                   word.error().message);
+        return kExitOk;
+    }
+    const auto bits = dlt645::decode_relay_status(word->status);
+    if (o.link.json) {
+        fmt::print(
+            R"({{"address":"{}","command":"{}","accepted":true,"relay_open":{},"pre_trip_alarm":{},"status_word_3":{}}})"
+            "\n",
+            address->to_string(), o.action, bits.open, bits.pre_trip_alarm, word->status);
+    } else {
+        fmt::print("{}: {} accepted {}\nstatus word 3: 0x{:04X} (relay {}, pre-trip alarm {})\n",
+                   n.command, who(l), name, word->status, bits.open ? "open" : "closed",
+                   bits.pre_trip_alarm ? "on" : "off");
+    }
+    return kExitOk;
+}
+
 }  // namespace
 
 int run_switch(SupplySwitch what, const SwitchOptions& o) {
     const Names n = names_of(what);
+    if (what == SupplySwitch::Relay) {
+        if (auto command = other_relay_command(o.action)) return run_relay_control(o, *command);
+    }
     const bool on = o.action == "on" || o.action == "open";
-    auto setup = plan_meter(o.link, SetupRules{});
+    auto setup = plan_meter(o.link, SetupRules{n.command});
     if (!setup) return report(setup.error());
     if (auto r = check_switchable(what, *setup); !r) return report(r.error());
     if (auto r = apply_control(o, *setup); !r) return report(r.error());
@@ -207,14 +287,14 @@ int run_switch(SupplySwitch what, const SwitchOptions& o) {
     auto link = DirectLink::open(std::move(*setup));
     if (!link) return report(link.error());
     auto& l = **link;
-    if (auto r = l.resolve_address(n.command); !r) return report(r.error());
+    if (auto r = l.resolve_address(); !r) return report(r.error());
     auto driver = l.make_driver();
     if (!driver) return report(driver.error());
     if (!o.link.json) {
         fmt::print("{} {}: {}: {}\n", n.thing, o.action, who(l), command_sent(what, l.setup(), on));
     }
     auto state = (*driver)->switch_supply(l.context(), on);
-    state = settle(what, l, **driver, on, std::move(state));
+    if (can_read_back(what, l.setup())) state = settle(what, l, **driver, on, std::move(state));
     return finish(l, what, o, on, state);
 }
 

@@ -12,7 +12,9 @@ enum class SupplySwitch { Relay, Valve };
 
 struct SwitchOptions {
     LinkOptions link;
-    std::string action;  // relay: "on" | "off"; valve: "open" | "close"
+    // relay: "on" | "off" (DL/T 645-2007 also "close-allowed", "alarm", "alarm-release",
+    // "keep-power", "keep-power-release"); valve: "open" | "close"
+    std::string action;
     // DL/T 645-2007 control credentials (0x1C), as in a [[meter]] of the config.
     std::string password = "000000";
     int privilege = 2;

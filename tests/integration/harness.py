@@ -173,9 +173,15 @@ def unique_seqs(readings):
     return order
 
 
-def write_config(path, gateway_id, data_dir, broker_uri, buses, meters, extra=""):
-    lines = [
-        "[gateway]", f'id = "{gateway_id}"', f'data_dir = "{data_dir}"', 'timezone = "UTC"', "",
+PROFILES_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../config/profiles"))
+
+
+def write_config(path, gateway_id, data_dir, broker_uri, buses, meters, extra="", profiles_dir=None):
+    lines = ["[gateway]", f'id = "{gateway_id}"', f'data_dir = "{data_dir}"', 'timezone = "UTC"']
+    if profiles_dir:
+        lines.append(f"profiles_dir = {json.dumps(profiles_dir)}")
+    lines += [
+        "",
         "[cloud]", f'uri = "{broker_uri}"', "batch_max_delay_ms = 200", "",
     ]
     for b in buses:
@@ -194,29 +200,58 @@ def store_query(data_dir, sql):
         db.close()
 
 
-class Rig:
-    """A bus of simulated meters, a broker and a daemon, set up for one test."""
+def answer_meter(answer, meter_ids):
+    """The meter id of one answer-log line: the simulator names it ("meter") since it
+    serves every protocol; older lines carry only the DL/T 645 address (or a Modbus
+    "unit"), which `meter_ids` maps."""
+    key = str(answer["address"] if "address" in answer else answer.get("unit"))
+    return meter_ids.get(key) or answer.get("meter") or key
 
-    def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None):
+
+class Rig:
+    """A bus of simulated meters, a broker and a daemon, set up for one test.
+
+    By default the bus has `meters` DL/T 645-2007 meters at addresses 1.., simulated
+    from the command line. With `meter_configs` (a list of [[meter]] tables without
+    `bus`, any protocol), the bus has exactly those and the simulator reads the same
+    config file as the daemon (--config --bus), so both see one source of truth."""
+
+    def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None, meter_configs=None):
         self.workdir = tempfile.mkdtemp(prefix="ecmgw-it-")
         self.procs = Processes(self.workdir)
         self.data_dir = os.path.join(self.workdir, "data")
         self.answer_log = os.path.join(self.workdir, "answers.jsonl")
         self.line = PtyPair(self.procs, self.workdir, "floor1")
-        self.addresses = [f"{i:012d}" for i in range(1, meters + 1)]
-        self.sim = self.procs.start("sim", [
-            ECMGW_SIM, "--device", self.line.meter_end, "--meters", str(meters),
-            "--answer-delay-ms", "5", "--answer-log", self.answer_log, *sim_args])
         self.broker = Broker(self.procs, self.workdir)
         self.config = os.path.join(self.workdir, "ecmgw.toml")
         bus = {"name": "floor1", "device": self.line.master_end, "baud": 2400, "parity": "E",
                "timeout_ms": 300, "inter_byte_timeout_ms": 100, "gap_ms": 5}
         bus.update(bus_extra or {})
-        self.meter_ids = {a: f"E-{i:04d}" for i, a in enumerate(self.addresses, start=1)}
+        if meter_configs is None:
+            self.addresses = [f"{i:012d}" for i in range(1, meters + 1)]
+            self.meter_ids = {a: f"E-{i:04d}" for i, a in enumerate(self.addresses, start=1)}
+            meter_configs = [{"id": mid, "protocol": "dlt645-2007", "address": a,
+                              "kind": "electricity", "interval_s": interval_s}
+                             for a, mid in self.meter_ids.items()]
+            sim_meters = ["--meters", str(meters)]
+        else:
+            meter_configs = [{"interval_s": interval_s, **m} for m in meter_configs]
+            # address (or Modbus unit) -> meter id, as the answer log names meters
+            self.meter_ids = {str(m.get("address", m.get("unit"))): m["id"] for m in meter_configs}
+            self.addresses = list(self.meter_ids)
+            sim_meters = ["--config", self.config, "--bus", "floor1"]
         write_config(self.config, "gw-test", self.data_dir, self.broker.uri, [bus],
-                     [{"id": mid, "bus": "floor1", "protocol": "dlt645-2007", "address": a,
-                       "kind": "electricity", "interval_s": interval_s}
-                      for a, mid in self.meter_ids.items()])
+                     [{"id": m["id"], "bus": "floor1", **{k: v for k, v in m.items() if k != "id"}}
+                      for m in meter_configs],
+                     profiles_dir=PROFILES_DIR)
+        self.sim = self.procs.start("sim", [
+            ECMGW_SIM, "--device", self.line.meter_end, *sim_meters,
+            "--answer-delay-ms", "5", "--answer-log", self.answer_log, *sim_args])
+        wait_for(lambda: "serving" in read_log(self.sim) or self.sim.poll() is not None, 10,
+                 "ecmgw-sim to serve")
+        if self.sim.poll() is not None:
+            self.procs.stop_all()
+            raise AssertionError(f"ecmgw-sim exited with {self.sim.returncode}:\n{read_log(self.sim)}")
         self.feed = Feed(self.broker, "ecm/v1/gw-test/#")
         self.daemon = None
 
@@ -245,7 +280,7 @@ class Rig:
             for line in f:
                 if line.endswith("\n"):
                     a = json.loads(line)
-                    out.setdefault((self.meter_ids[a["address"]], a["quantity"]), set()).add(a["value"])
+                    out.setdefault((answer_meter(a, self.meter_ids), a["quantity"]), set()).add(a["value"])
         return out
 
     def close(self):

@@ -15,7 +15,7 @@ import tomllib
 import unittest
 
 from harness import ECMGW, Processes, PtyPair
-from test_cli import SDM120_VALUES, PymodbusMeter, run_ecmgw, workdir_for
+from test_cli import SCAN_TIMEOUT_MS, SDM120_VALUES, PymodbusMeter, run_ecmgw, workdir_for
 
 WILDCARD = 0xAA
 
@@ -127,7 +127,7 @@ class AddressSearchTest(unittest.TestCase):
         self.addCleanup(self.meters.close)
 
     def test_colliding_answers_start_a_search_that_finds_every_meter(self):
-        out = run_ecmgw("scan", "--device", self.line.master_end, "--timeout-ms", "100", "--bus", "riser-2")
+        out = run_ecmgw("scan", "--device", self.line.master_end, "--timeout-ms", "150", "--bus", "riser-2")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("several meters answered the wildcard", out.stderr)
         found = tomllib.loads(out.stdout)["meter"]
@@ -175,7 +175,8 @@ class ProgressTest(unittest.TestCase):
 
     def test_a_terminal_sees_a_bar_with_units_found_and_time_left(self):
         code, stdout, terminal = run_with_terminal_stderr(
-            ["scan", "--device", self.line.master_end, "--protocol", "modbus", "--to", "12"])
+            ["scan", "--device", self.line.master_end, "--protocol", "modbus", "--to", "12",
+             "--timeout-ms", SCAN_TIMEOUT_MS])
         self.assertEqual(code, 0, terminal)
         self.assertIn("unit = 4", stdout)
         self.assertIn("\r[", terminal)

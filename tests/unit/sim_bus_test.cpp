@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ecmgw/config/config.hpp"
+#include "ecmgw/config/profile.hpp"
 #include "ecmgw/protocols/cjt188.hpp"
 #include "ecmgw/protocols/dlt645.hpp"
 #include "ecmgw/protocols/dlt645_1997.hpp"
@@ -58,8 +59,8 @@ TEST_CASE("Modbus requests are framed by function code and CRC") {
     CHECK(r.skipped == 0);
     CHECK(r.length == 8);
 
-    const Bytes write_many = with_crc({0x05, 0x10, 0x00, 0x57, 0x00, 0x02, 0x04, 0x00, 0x01,
-                                       0x00, 0x01});
+    const Bytes write_many =
+        with_crc({0x05, 0x10, 0x00, 0x57, 0x00, 0x02, 0x04, 0x00, 0x01, 0x00, 0x01});
     r = sim::scan_request(concat({{0xFE, 0xFF}, write_many}));
     CHECK(r.status == ScanStatus::Complete);
     CHECK(r.skipped == 2);
@@ -82,8 +83,8 @@ TEST_CASE("Modbus coil writes parse to 0/1 values") {
     const auto one = sim::parse_request(with_crc({0x02, 0x05, 0x00, 0x10, 0xFF, 0x00}));
     CHECK(one.table == modbus::Table::Coil);
     CHECK(one.values == std::vector<std::uint16_t>{1});
-    const auto many = sim::parse_request(
-        with_crc({0x02, 0x0F, 0x00, 0x10, 0x00, 0x03, 0x01, 0x05}));
+    const auto many =
+        sim::parse_request(with_crc({0x02, 0x0F, 0x00, 0x10, 0x00, 0x03, 0x01, 0x05}));
     CHECK(many.values == std::vector<std::uint16_t>{1, 0, 1});
     const auto read = sim::parse_request(kModbusRead);
     CHECK(read.is_read());
@@ -154,7 +155,8 @@ config::Config mixed_config() {
     const auto path = dir / "gw.toml";
     std::ofstream(path) << R"([gateway]
 id = "gw"
-profiles_dir = ")" << ECMGW_TESTDATA << R"(/../../config/profiles"
+profiles_dir = ")" << ECMGW_TESTDATA
+                        << R"(/../../config/profiles"
 [[bus]]
 name = "floor1"
 device = "/dev/ttyS0"
@@ -249,7 +251,7 @@ TEST_CASE("faults and block refusals find their meters by id, address, unit or *
     CHECK_FALSE(sim::bus_from_config(config, "floor1", population).has_value());
 }
 
-TEST_CASE("without a config: consecutive DL/T 645-2007 addresses") {
+TEST_CASE("without a config: consecutive addresses of one protocol") {
     auto addresses = sim::consecutive_addresses("000000000099", 3);
     REQUIRE(addresses.has_value());
     CHECK(*addresses == std::vector<std::string>{"000000000099", "000000000100", "000000000101"});
@@ -257,5 +259,34 @@ TEST_CASE("without a config: consecutive DL/T 645-2007 addresses") {
     REQUIRE(bus.has_value());
     REQUIRE(bus->meters.size() == 3);
     CHECK(bus->meters[2].id == "000000000101");
-    CHECK_FALSE(sim::consecutive_addresses("12345", 2).has_value());
+    CHECK(std::holds_alternative<sim::SimulatedMeter>(bus->meters[2].model));
+    CHECK(bus->line == transport::LineSettings{2400, 'E', 8, 1});
+
+    CHECK(*sim::consecutive_addresses("1", 2) == std::vector<std::string>{"1", "2"});
+    CHECK_FALSE(sim::consecutive_addresses("99", 2).has_value());  // 100 has three digits
+    CHECK_FALSE(sim::consecutive_addresses("12a", 2).has_value());
+
+    sim::CliMeters water;
+    water.protocol = config::Protocol::Cjt188;
+    water.addresses = {"12345678901234"};
+    auto cjt = sim::bus_from_cli(water, {2400, 'E', 8, 1}, {});
+    REQUIRE_MESSAGE(cjt.has_value(), (cjt ? std::string() : cjt.error().message));
+    CHECK(std::holds_alternative<sim::Cjt188Meter>(cjt->meters[0].model));
+    water.addresses = {"000000000001"};  // 12 digits: not a CJ/T 188 address
+    CHECK_FALSE(sim::bus_from_cli(water, {2400, 'E', 8, 1}, {}).has_value());
+
+    sim::CliMeters modbus;
+    modbus.protocol = config::Protocol::Modbus;
+    modbus.addresses = {"3"};
+    CHECK_FALSE(sim::bus_from_cli(modbus, {9600, 'N', 8, 1}, {}).has_value());  // no profile
+    auto profile = config::load_profile(std::string(ECMGW_TESTDATA) +
+                                        "/../../config/profiles/eastron-sdm120.toml");
+    REQUIRE(profile.has_value());
+    modbus.profile = *profile;
+    auto units = sim::bus_from_cli(modbus, {9600, 'N', 8, 1}, {});
+    REQUIRE_MESSAGE(units.has_value(), (units ? std::string() : units.error().message));
+    CHECK(sim::address_text(units->meters[0].model) == "3");
+    CHECK(units->meters[0].id == "3");
+    modbus.addresses = {"248"};
+    CHECK_FALSE(sim::bus_from_cli(modbus, {9600, 'N', 8, 1}, {}).has_value());
 }

@@ -63,8 +63,8 @@ void switch_valve(Cjt188Meter& meter, bool open, std::uint8_t ser) {
     REQUIRE(answer.has_value());
     const auto status = cjt188::decode_valve_answer(answer->frame, kMeter, ser);
     REQUIRE(status.has_value());
-    CHECK(status->valve == (open ? cjt188::MeterStatus::Valve::Open
-                                 : cjt188::MeterStatus::Valve::Closed));
+    CHECK(status->valve ==
+          (open ? cjt188::MeterStatus::Valve::Open : cjt188::MeterStatus::Valve::Closed));
 }
 
 }  // namespace
@@ -74,17 +74,17 @@ TEST_CASE("cjt188 meter answers read data exactly as the worked frame") {
     // read 901F: FE FE 68 10 34 12 90 78 56 34 12 01 03 1F 90 01 16 16
     const Bytes read_request{0xFE, 0xFE, 0x68, 0x10, 0x34, 0x12, 0x90, 0x78, 0x56,
                              0x34, 0x12, 0x01, 0x03, 0x1F, 0x90, 0x01, 0x16, 0x16};
-    const Bytes worked_answer{0x68, 0x10, 0x34, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12, 0x81,
-                              0x16, 0x1F, 0x90, 0x01, 0x50, 0x34, 0x12, 0x00, 0x2C, 0x00,
-                              0x30, 0x12, 0x00, 0x2C, 0x56, 0x34, 0x12, 0x24, 0x11, 0x26,
-                              0x20, 0x00, 0x00, 0xF0, 0x16};
+    const Bytes worked_answer{0x68, 0x10, 0x34, 0x12, 0x90, 0x78, 0x56, 0x34, 0x12,
+                              0x81, 0x16, 0x1F, 0x90, 0x01, 0x50, 0x34, 0x12, 0x00,
+                              0x2C, 0x00, 0x30, 0x12, 0x00, 0x2C, 0x56, 0x34, 0x12,
+                              0x24, 0x11, 0x26, 0x20, 0x00, 0x00, 0xF0, 0x16};
     CHECK(answer_bytes(meter, read_request) == worked_answer);
 
     const auto answer = meter.answer(request(read_request));
     REQUIRE(answer.has_value());
     CHECK(answer->values == std::vector<sim::AnsweredValue>{{"volume_m3", "1234.50"},
                                                             {"settlement_volume_m3", "1230.00"},
-                                                            {"valve_open", "1"},
+                                                            {"valve_state", "1"},
                                                             {"battery_low", "0"}});
 }
 

@@ -19,7 +19,7 @@ using sim::Dlt645_1997Spec;
 namespace {
 
 const Address kMeter{{0x02, 0x00, 0x00, 0x00, 0x00, 0x00}};  // 000000000002
-constexpr std::int64_t kT0 = 1795566896000;  // 2026-11-25 00:34:56 UTC
+constexpr std::int64_t kT0 = 1795566896000;                  // 2026-11-25 00:34:56 UTC
 constexpr std::int64_t kHour = 3'600'000;
 
 Dlt645_1997Meter meter_at(std::int64_t centikwh, std::int64_t load_w, bool blocks = true) {
@@ -68,10 +68,10 @@ TEST_CASE("1997 meter answers 9010 with its energy, in function 81") {
 
 TEST_CASE("1997 meter instantaneous values in the 1997 formats") {
     auto meter = meter_at(0, 1000);
-    CHECK(read_value(meter, 0xB611).number == Decimal{220, 0});     // XXX V
-    CHECK(read_value(meter, 0xB621).number == Decimal{454, 2});     // XX.XX A: 1000 W / 220 V
-    CHECK(read_value(meter, 0xB630).number == Decimal{10000, 4});   // XX.XXXX kW
-    CHECK(read_value(meter, 0xB650).number == Decimal{980, 3});     // power factor
+    CHECK(read_value(meter, 0xB611).number == Decimal{220, 0});    // XXX V
+    CHECK(read_value(meter, 0xB621).number == Decimal{454, 2});    // XX.XX A: 1000 W / 220 V
+    CHECK(read_value(meter, 0xB630).number == Decimal{10000, 4});  // XX.XXXX kW
+    CHECK(read_value(meter, 0xB650).number == Decimal{980, 3});    // power factor
     CHECK(read_value(meter, 0xC032).address == kMeter);
     const auto date = read_value(meter, 0xC010);
     CHECK(date.when.year == 2026);

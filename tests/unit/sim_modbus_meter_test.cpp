@@ -22,7 +22,8 @@ constexpr std::int64_t kT0 = 1795566896000;
 constexpr std::int64_t kHour = 3'600'000;
 
 config::Profile profile(const std::string& name) {
-    const std::string path = std::string(ECMGW_TESTDATA) + "/../../config/profiles/" + name + ".toml";
+    const std::string path =
+        std::string(ECMGW_TESTDATA) + "/../../config/profiles/" + name + ".toml";
     auto p = config::load_profile(path);
     REQUIRE_MESSAGE(p.has_value(), path);
     return *p;
@@ -56,8 +57,8 @@ Decimal value(const ModbusMeter& meter, const config::Profile& p, std::string_vi
         REQUIRE(v.has_value());
         return *v;
     }
-    auto v = modbus::decode_point(
-        *point, std::span(table.values).subspan(at, modbus::width(*point)));
+    auto v =
+        modbus::decode_point(*point, std::span(table.values).subspan(at, modbus::width(*point)));
     REQUIRE_MESSAGE(v.has_value(), (v ? std::string() : v.error().message));
     return *v;
 }

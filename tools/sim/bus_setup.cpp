@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 namespace ecmgw::sim {
 
@@ -26,12 +27,18 @@ bool named(const std::vector<std::string>& names, std::string_view id, std::stri
 
 std::uint8_t cjt188_type(config::MeterType t) {
     switch (t) {
-        case config::MeterType::ColdWater: return 0x10;
-        case config::MeterType::HotWater: return 0x11;
-        case config::MeterType::DrinkingWater: return 0x12;
-        case config::MeterType::ReclaimedWater: return 0x13;
-        case config::MeterType::Heat: return 0x20;
-        case config::MeterType::Gas: return 0x30;
+        case config::MeterType::ColdWater:
+            return 0x10;
+        case config::MeterType::HotWater:
+            return 0x11;
+        case config::MeterType::DrinkingWater:
+            return 0x12;
+        case config::MeterType::ReclaimedWater:
+            return 0x13;
+        case config::MeterType::Heat:
+            return 0x20;
+        case config::MeterType::Gas:
+            return 0x30;
     }
     return 0x10;
 }
@@ -59,9 +66,9 @@ Expected<MeterModel> model_of(const config::Config& config, const config::MeterC
             auto address = dlt645::Address::parse(m.address);
             if (!address) return fail("meter " + m.id + ": " + address.error().message);
             if (m.protocol == config::Protocol::Dlt645_1997) {
-                return MeterModel{std::in_place_type<Dlt645_1997Meter>,
-                                  Dlt645_1997Spec{*address, initial_energy_centikwh(index), load_w,
-                                                  blocks}};
+                return MeterModel{
+                    std::in_place_type<Dlt645_1997Meter>,
+                    Dlt645_1997Spec{*address, initial_energy_centikwh(index), load_w, blocks}};
             }
             return MeterModel{std::in_place_type<SimulatedMeter>,
                               MeterSpec{*address, initial_energy_centikwh(index), load_w, blocks}};
@@ -137,7 +144,8 @@ Expected<SimBus> bus_from_config(const config::Config& config, std::string_view 
         }
     }
     if (bus->framing == config::Framing::Tcp) {
-        return fail("bus " + bus->name + " uses Modbus TCP framing; the simulator serves RTU "
+        return fail("bus " + bus->name +
+                    " uses Modbus TCP framing; the simulator serves RTU "
                     "frames on a serial device only");
     }
     SimBus out;
@@ -156,39 +164,71 @@ Expected<SimBus> bus_from_config(const config::Config& config, std::string_view 
     return out;
 }
 
-Expected<SimBus> bus_from_addresses(const std::vector<std::string>& addresses,
-                                    const transport::LineSettings& line,
-                                    const Population& population) {
-    SimBus out;
-    out.name = "cli";
-    out.line = line;
-    for (std::size_t i = 0; i < addresses.size(); ++i) {
-        auto address = dlt645::Address::parse(addresses[i]);
-        if (!address) return fail("--address " + addresses[i] + ": " + address.error().message);
-        const bool blocks = !named(population.no_blocks, addresses[i], address->to_string());
-        MeterSpec spec{*address, initial_energy_centikwh(i), stepped(population.load_kw * 1000.0, i),
-                       blocks};
-        out.meters.push_back(SimMeter{address->to_string(),
-                                      MeterModel{std::in_place_type<SimulatedMeter>, spec},
-                                      {},
-                                      std::nullopt});
+Expected<SimBus> bus_from_cli(const CliMeters& meters, const transport::LineSettings& line,
+                              const Population& population) {
+    // The command line describes a one-bus config: build it and simulate that.
+    config::Config config;
+    config::BusConfig bus;
+    bus.name = "cli";
+    bus.baud = line.baud;
+    bus.parity = line.parity == 'N'   ? config::Parity::None
+                 : line.parity == 'O' ? config::Parity::Odd
+                                      : config::Parity::Even;
+    bus.data_bits = line.data_bits;
+    bus.stop_bits = line.stop_bits;
+    config.buses.push_back(bus);
+    if (meters.protocol == config::Protocol::Modbus) {
+        if (!meters.profile) return fail("Modbus meters need --profile");
+        config.profiles.push_back(*meters.profile);
     }
-    if (auto used = check_names_used(out, population.no_blocks, "--no-blocks"); !used) {
-        return unexpected(used.error());
+    for (const auto& address : meters.addresses) {
+        config::MeterConfig m;
+        m.id = address;
+        m.bus = bus.name;
+        m.protocol = meters.protocol;
+        m.meter_type = meters.meter_type;
+        if (meters.protocol == config::Protocol::Modbus) {
+            char* end = nullptr;
+            const long unit = std::strtol(address.c_str(), &end, 10);
+            if (address.empty() || *end != '\0' || unit < 1 || unit > 247) {
+                return fail("--address " + address + ": a Modbus unit id is 1 to 247");
+            }
+            m.unit = static_cast<int>(unit);
+            m.id = std::to_string(unit);
+            m.profile = meters.profile->name;
+        } else {
+            m.address = address;
+        }
+        config.meters.push_back(std::move(m));
     }
+    auto out = bus_from_config(config, bus.name, population);
+    if (out) out->line = line;
     return out;
 }
 
+Expected<SimBus> bus_from_addresses(const std::vector<std::string>& addresses,
+                                    const transport::LineSettings& line,
+                                    const Population& population) {
+    CliMeters meters;
+    meters.addresses = addresses;
+    return bus_from_cli(meters, line, population);
+}
+
 Expected<std::vector<std::string>> consecutive_addresses(std::string_view first, int count) {
-    auto start = dlt645::Address::parse(first);
-    if (!start || start->is_wildcard() || start->is_broadcast()) {
-        return fail("--first-address " + std::string(first) + ": expected 12 decimal digits");
-    }
+    const bool digits =
+        !first.empty() && first.size() <= 18 &&
+        std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) return fail("--first-address " + std::string(first) + ": expected digits");
     const long long base = std::stoll(std::string(first));
     std::vector<std::string> out;
     for (int i = 0; i < count; ++i) {
-        out.push_back(std::to_string(base + i));
-        out.back().insert(0, 12 - std::min<std::size_t>(12, out.back().size()), '0');
+        std::string text = std::to_string(base + i);
+        if (text.size() > first.size()) {
+            return fail("--first-address " + std::string(first) + ": " + std::to_string(count) +
+                        " addresses do not fit in " + std::to_string(first.size()) + " digits");
+        }
+        text.insert(0, first.size() - text.size(), '0');
+        out.push_back(std::move(text));
     }
     return out;
 }

@@ -4,6 +4,7 @@
 // differently.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,8 @@
 namespace ecmgw::sim {
 
 struct Population {
-    double load_kw = 1.0;    // the first electricity meter's load; the others +10% steps
-    double flow_m3h = 0.5;   // the first water meter's flow; the others +10% steps
+    double load_kw = 1.0;   // the first electricity meter's load; the others +10% steps
+    double flow_m3h = 0.5;  // the first water meter's flow; the others +10% steps
     // Meters (id, address, unit or *) that refuse block reads.
     std::vector<std::string> no_blocks;
 };
@@ -27,11 +28,22 @@ struct Population {
 Expected<SimBus> bus_from_config(const config::Config& config, std::string_view bus_name,
                                  const Population& population);
 
-// DL/T 645-2007 meters at `addresses` (12 digits each) on a bus with `line`.
+// Without a config: meters of one protocol at `addresses` (12 digits for DL/T 645, 14 for
+// CJ/T 188, unit ids for Modbus, whose meters all use `profile`).
+struct CliMeters {
+    config::Protocol protocol = config::Protocol::Dlt645_2007;
+    std::vector<std::string> addresses;
+    config::MeterType meter_type = config::MeterType::ColdWater;  // CJ/T 188
+    std::optional<config::Profile> profile;                       // Modbus
+};
+Expected<SimBus> bus_from_cli(const CliMeters& meters, const transport::LineSettings& line,
+                              const Population& population);
+// DL/T 645-2007 meters at `addresses`: bus_from_cli's default protocol.
 Expected<SimBus> bus_from_addresses(const std::vector<std::string>& addresses,
                                     const transport::LineSettings& line,
                                     const Population& population);
-// `count` consecutive addresses from `first` (12 digits).
+// `count` consecutive addresses from `first`, each `first.size()` digits wide (12 or 14
+// digits, or a unit id).
 Expected<std::vector<std::string>> consecutive_addresses(std::string_view first, int count);
 
 // Gives each meter its faults (--fault rules in order; later ones win). A rule naming no

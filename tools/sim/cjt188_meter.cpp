@@ -80,7 +80,7 @@ Cjt188Answer Cjt188Meter::answer_read(const cjt188::Frame& request) const {
     auto a = reply(request.function(), std::move(data));
     a.values = {{"volume_m3", current.to_string()},
                 {"settlement_volume_m3", settlement.to_string()},
-                {"valve_open", valve_open_ ? "1" : "0"},
+                {"valve_state", valve_open_ ? "1" : "0"},
                 {"battery_low", spec_.battery_low ? "1" : "0"}};
     return a;
 }

@@ -35,7 +35,8 @@ Answer Dlt645_1997Meter::answer_read(const dlt645::Frame& request) const {
     }
     if (items.empty()) return abnormal_answer(spec_.address, function, dlt645_1997::kErrDataId);
     for (const auto* item : items) {
-        if (item == nullptr) return abnormal_answer(spec_.address, function, dlt645_1997::kErrDataId);
+        if (item == nullptr)
+            return abnormal_answer(spec_.address, function, dlt645_1997::kErrDataId);
     }
 
     MeterState s;

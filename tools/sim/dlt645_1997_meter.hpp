@@ -30,6 +30,7 @@ class Dlt645_1997Meter {
     std::optional<Answer> answer(const dlt645::Frame& request);
 
     const dlt645::Address& address() const { return spec_.address; }
+    bool answers_blocks() const { return spec_.blocks; }
     std::int64_t energy_centikwh() const { return energy_.milli() / 10; }
 
   private:

@@ -5,10 +5,10 @@
 namespace ecmgw::sim {
 
 Answer normal_answer(const dlt645::Address& meter, std::uint8_t function, dlt645::Bytes data) {
-    return Answer{dlt645::Frame{meter,
-                                static_cast<std::uint8_t>(function | dlt645::kDirectionFromMeter),
-                                std::move(data)},
-                  {}};
+    return Answer{
+        dlt645::Frame{meter, static_cast<std::uint8_t>(function | dlt645::kDirectionFromMeter),
+                      std::move(data)},
+        {}};
 }
 
 Answer abnormal_answer(const dlt645::Address& meter, std::uint8_t function,
@@ -47,8 +47,7 @@ dlt645::Value value_of(const dlt645::DataItem& item, const Dlt645Face& face) {
 AnsweredValue answered(const dlt645::DataItem& item, const dlt645::Value& value) {
     const bool numeric = value.format == dlt645::ValueFormat::Decimal ||
                          value.format == dlt645::ValueFormat::StatusWord;
-    return {std::string(item.quantity),
-            numeric ? value.number.to_string() : value.to_string()};
+    return {std::string(item.quantity), numeric ? value.number.to_string() : value.to_string()};
 }
 
 std::optional<dlt645::Bytes> encode_items(std::span<const dlt645::DataItem* const> items,
@@ -68,8 +67,12 @@ std::optional<dlt645::Bytes> encode_items(std::span<const dlt645::DataItem* cons
 std::optional<dlt645::DateTime> broadcast_time(const dlt645::Frame& request) {
     if (request.data.size() != 6) return std::nullopt;
     const auto& d = request.data;
-    return dlt645::DateTime{2000 + from_bcd(d[5]), from_bcd(d[4]), from_bcd(d[3]),
-                            from_bcd(d[2]),        from_bcd(d[1]), from_bcd(d[0]),
+    return dlt645::DateTime{2000 + from_bcd(d[5]),
+                            from_bcd(d[4]),
+                            from_bcd(d[3]),
+                            from_bcd(d[2]),
+                            from_bcd(d[1]),
+                            from_bcd(d[0]),
                             0};
 }
 

@@ -16,11 +16,11 @@
 namespace ecmgw::sim {
 
 struct FaultSpec {
-    bool dead = false;           // never answers, hears nothing
-    double drop = 0;             // fraction of answers lost on the wire
-    double corrupt = 0;          // fraction of answers with one byte flipped (checksum fails)
-    double wrong_address = 0;    // fraction of answers sent from another address
-    std::optional<int> delay_ms; // this meter's answer delay, instead of the bus's
+    bool dead = false;            // never answers, hears nothing
+    double drop = 0;              // fraction of answers lost on the wire
+    double corrupt = 0;           // fraction of answers with one byte flipped (checksum fails)
+    double wrong_address = 0;     // fraction of answers sent from another address
+    std::optional<int> delay_ms;  // this meter's answer delay, instead of the bus's
     friend bool operator==(const FaultSpec&, const FaultSpec&) = default;
 };
 

@@ -71,10 +71,14 @@ bool covers(std::uint16_t address, std::size_t count, std::uint16_t target) {
 
 TableImage& RegisterImage::table(Table t) {
     switch (t) {
-        case Table::Coil: return coils;
-        case Table::DiscreteInput: return discrete_inputs;
-        case Table::HoldingRegister: return holding;
-        case Table::InputRegister: break;
+        case Table::Coil:
+            return coils;
+        case Table::DiscreteInput:
+            return discrete_inputs;
+        case Table::HoldingRegister:
+            return holding;
+        case Table::InputRegister:
+            break;
     }
     return input;
 }
@@ -191,10 +195,9 @@ std::optional<std::uint8_t> ModbusMeter::refuse_write(Table table, std::uint16_t
         const bool command = table == c.table && a == c.address;
         const bool prefix = table == Table::HoldingRegister && c.table == table &&
                             a >= prefix_start && a < c.address;
-        const bool unlock =
-            table == Table::HoldingRegister &&
-            std::any_of(c.unlock_writes.begin(), c.unlock_writes.end(),
-                        [a](const auto& w) { return w.first == a; });
+        const bool unlock = table == Table::HoldingRegister &&
+                            std::any_of(c.unlock_writes.begin(), c.unlock_writes.end(),
+                                        [a](const auto& w) { return w.first == a; });
         if (!command && !prefix && !unlock) return kIllegalDataAddress;
     }
     if (table != c.table || !covers(address, values.size(), c.address)) return std::nullopt;
@@ -235,7 +238,8 @@ std::vector<AnsweredValue> ModbusMeter::values_in(Table table, std::uint16_t add
         }
         std::vector<std::uint16_t> words;
         for (std::uint16_t i = 0; i < modbus::width(p); ++i) {
-            words.push_back(at(image, table, static_cast<std::uint16_t>(p.address + i)).value_or(0));
+            words.push_back(
+                at(image, table, static_cast<std::uint16_t>(p.address + i)).value_or(0));
         }
         const auto value = modbus::is_bit_table(table)
                                ? modbus::decode_bit(p, static_cast<std::uint8_t>(words[0]))

@@ -18,12 +18,20 @@ std::optional<std::size_t> request_length(dlt645::ByteView b) {
     if (b.empty() || b[0] > kMaxUnit) return std::nullopt;
     if (b.size() < 2) return 0;
     switch (b[1]) {
-        case 0x01: case 0x02: case 0x03: case 0x04:  // read: address, count
-        case 0x05: case 0x06:                        // write one: address, value
+        case 0x01:
+        case 0x02:
+        case 0x03:
+        case 0x04:  // read: address, count
+        case 0x05:
+        case 0x06:  // write one: address, value
             return 8;
-        case 0x07: case 0x0B: case 0x0C: case 0x11:  // no data
+        case 0x07:
+        case 0x0B:
+        case 0x0C:
+        case 0x11:  // no data
             return 4;
-        case 0x0F: case 0x10:  // write many: address, count, byte count, values
+        case 0x0F:
+        case 0x10:  // write many: address, count, byte count, values
             if (b.size() < 7) return 0;
             return std::size_t{9} + b[6];
         case 0x16:  // mask write: address, and, or
@@ -77,14 +85,28 @@ RtuRequest parse_request(dlt645::ByteView adu) {
     if (adu.size() < 8) return r;
     r.address = word(adu, 2);
     switch (r.function) {
-        case 0x01: r.table = modbus::Table::Coil; break;
-        case 0x02: r.table = modbus::Table::DiscreteInput; break;
-        case 0x04: r.table = modbus::Table::InputRegister; break;
-        case 0x05: case 0x0F: r.table = modbus::Table::Coil; break;
-        default: r.table = modbus::Table::HoldingRegister; break;
+        case 0x01:
+            r.table = modbus::Table::Coil;
+            break;
+        case 0x02:
+            r.table = modbus::Table::DiscreteInput;
+            break;
+        case 0x04:
+            r.table = modbus::Table::InputRegister;
+            break;
+        case 0x05:
+        case 0x0F:
+            r.table = modbus::Table::Coil;
+            break;
+        default:
+            r.table = modbus::Table::HoldingRegister;
+            break;
     }
     switch (r.function) {
-        case 0x01: case 0x02: case 0x03: case 0x04:
+        case 0x01:
+        case 0x02:
+        case 0x03:
+        case 0x04:
             r.count = word(adu, 4);
             break;
         case 0x05:  // FF00 on, 0000 off

@@ -34,9 +34,11 @@ struct RtuRequest {
     std::uint8_t function = 0;
     modbus::Table table = modbus::Table::HoldingRegister;
     std::uint16_t address = 0;
-    std::uint16_t count = 0;             // registers or bits read or written
-    std::vector<std::uint16_t> values;   // written values (bits as 0/1); empty for reads
-    bool is_write() const { return function == 5 || function == 6 || function == 15 || function == 16; }
+    std::uint16_t count = 0;            // registers or bits read or written
+    std::vector<std::uint16_t> values;  // written values (bits as 0/1); empty for reads
+    bool is_write() const {
+        return function == 5 || function == 6 || function == 15 || function == 16;
+    }
     bool is_read() const { return function >= 1 && function <= 4; }
 };
 

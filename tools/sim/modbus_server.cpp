@@ -35,8 +35,8 @@ void copy_bits(const TableImage& from, std::uint8_t* bits) {
 
 Expected<std::unique_ptr<ModbusServer>> ModbusServer::open(const transport::LineSettings& line) {
     // The device name is never opened: the context only ever writes to our pipe.
-    modbus_t* ctx = modbus_new_rtu("ecmgw-sim", line.baud, line.parity, line.data_bits,
-                                   line.stop_bits);
+    modbus_t* ctx =
+        modbus_new_rtu("ecmgw-sim", line.baud, line.parity, line.data_bits, line.stop_bits);
     if (ctx == nullptr) return fail(libmodbus_error("modbus_new_rtu"));
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {

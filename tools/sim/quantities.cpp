@@ -1,7 +1,6 @@
 #include "sim/quantities.hpp"
 
-#include <array>
-#include <string>
+#include <initializer_list>
 
 namespace ecmgw::sim {
 
@@ -52,8 +51,8 @@ std::optional<Decimal> quantity_value(std::string_view q, const MeterState& s) {
     if (one_of(q, {"energy_kwh", "import_energy_kwh", "energy_t3_kwh", "import_energy_t3_kwh"})) {
         return s.energy_kwh;
     }
-    if (q.starts_with("export_") || q.starts_with("energy_t") ||
-        q.starts_with("import_energy_t") || q.find("reactive_energy") != std::string_view::npos) {
+    if (q.starts_with("export_") || q.starts_with("energy_t") || q.starts_with("import_energy_t") ||
+        q.find("reactive_energy") != std::string_view::npos) {
         return Decimal{0, 2};
     }
     if (q == "volume_m3") return s.volume_m3;

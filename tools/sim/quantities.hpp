@@ -12,14 +12,14 @@
 namespace ecmgw::sim {
 
 struct MeterState {
-    Decimal energy_kwh;          // the cumulative register (electricity meters)
-    Decimal volume_m3;           // the cumulative register (water meters)
-    Decimal settlement_m3;       // the register on the last settlement day (water)
-    std::int64_t load_w = 0;     // the load while the supply is on
-    std::int64_t flow_lph = 0;   // the flow while the valve is open
+    Decimal energy_kwh;              // the cumulative register (electricity meters)
+    Decimal volume_m3;               // the cumulative register (water meters)
+    Decimal settlement_m3;           // the register on the last settlement day (water)
+    std::int64_t load_w = 0;         // the load while the supply is on
+    std::int64_t flow_lph = 0;       // the flow while the valve is open
     std::int64_t voltage_dv = 2200;  // phase voltage in 0.1 V
     int phases = 1;
-    bool supply_on = true;       // relay closed, valve open
+    bool supply_on = true;  // relay closed, valve open
 };
 
 // Digits kept for values that are not exact (currents, apparent power, ...): more than

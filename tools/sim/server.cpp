@@ -1,12 +1,12 @@
 #include "sim/server.hpp"
 
-#include <fmt/core.h>
-
 #include <algorithm>
+#include <array>
 #include <thread>
 
 #include "ecmgw/protocols/serial_port.hpp"
 #include "sim/modbus_rtu.hpp"
+#include "sim/overloaded.hpp"
 
 namespace ecmgw::sim {
 
@@ -23,13 +23,6 @@ std::int64_t wall_ms() {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
@@ -165,8 +158,8 @@ void Server::serve_cjt188(const cjt188::Frame& frame, std::vector<Outgoing>& out
         auto& m = bus_.meters[i];
         auto* meter = std::get_if<Cjt188Meter>(&m.model);
         if (meter == nullptr || m.faults.dead) continue;
-        const bool addressed = frame.address == meter->address() ||
-                               (frame.address.is_wildcard() && cjt188_ == 1);
+        const bool addressed =
+            frame.address == meter->address() || (frame.address.is_wildcard() && cjt188_ == 1);
         if (!addressed) continue;
         auto answer = meter->answer(frame);
         if (!answer) continue;
@@ -185,8 +178,8 @@ Result Server::serve_modbus(const dlt645::Bytes& adu, std::vector<Outgoing>& out
         auto reply = modbus_->reply(*meter, adu);
         if (!reply) return unexpected(reply.error());
         if (reply->bytes.empty()) continue;  // broadcast: obeyed, not answered
-        out.push_back({i, std::move(reply->bytes), 0, WireFormat::ModbusRtu,
-                       std::move(reply->values)});
+        out.push_back(
+            {i, std::move(reply->bytes), 0, WireFormat::ModbusRtu, std::move(reply->values)});
     }
     return {};
 }
@@ -214,7 +207,8 @@ Result Server::send(const Request& request, Outgoing answer) {
     // Logged before it leaves, so nothing the gateway can read is missing from the log.
     log_.write(meter, answer.values);
 
-    const auto delay = std::chrono::milliseconds(meter.faults.delay_ms.value_or(o_.answer_delay_ms));
+    const auto delay =
+        std::chrono::milliseconds(meter.faults.delay_ms.value_or(o_.answer_delay_ms));
     if (!o_.wire_time) {
         std::this_thread::sleep_for(delay);
         return link_.write(answer.bytes);

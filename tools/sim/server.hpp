@@ -44,7 +44,7 @@ class Server {
   private:
     struct Request {
         BusScan frame;
-        dlt645::Bytes bytes;   // the frame itself
+        dlt645::Bytes bytes;           // the frame itself
         Clock::time_point first_byte;  // when the request's first byte (wake-up too) arrived
         std::size_t wire_length = 0;   // bytes the request took on the wire
     };

@@ -1,17 +1,8 @@
 #include "sim/sim_meter.hpp"
 
+#include "sim/overloaded.hpp"
+
 namespace ecmgw::sim {
-
-namespace {
-
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-}  // namespace
 
 std::string_view protocol_name(const MeterModel& model) {
     return std::visit(Overloaded{

@@ -33,7 +33,7 @@ MeterState SimulatedMeter::state() const {
 
 std::uint16_t SimulatedMeter::status_word(dlt645::DataId di) const {
     if (di != kStatusWord3) return 0;
-    std::uint16_t word = 0x0100;  // bits 8-9 = 01: energy prepaid meter
+    std::uint16_t word = 0x0100;      // bits 8-9 = 01: energy prepaid meter
     if (relay_open_) word |= 0x0050;  // bit 4 relay open, bit 6 open commanded
     if (alarm_) word |= 0x0080;
     return word;
@@ -71,7 +71,8 @@ Answer SimulatedMeter::answer_read(const dlt645::Frame& request) const {
 
 Answer SimulatedMeter::answer_control(const dlt645::Frame& request) {
     constexpr auto function = static_cast<std::uint8_t>(dlt645::Function::Control);
-    if (request.data.size() < 16) return abnormal_answer(spec_.address, function, dlt645::kErrOther);
+    if (request.data.size() < 16)
+        return abnormal_answer(spec_.address, function, dlt645::kErrOther);
     switch (static_cast<dlt645::ControlCommand>(request.data[8])) {  // N1
         case dlt645::ControlCommand::Trip:
             relay_open_ = true;

@@ -1,0 +1,193 @@
+// The bus poller's ordering rules, with fake drivers that record what they are
+// asked to do (the port is a real pseudo-terminal nobody answers on).
+#include <doctest/doctest.h>
+#include <pty.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "bus/bus_poller.hpp"
+
+using namespace ecmgw;
+using namespace std::chrono_literals;
+
+namespace {
+
+// What the drivers did, in order; and a gate that holds the first read open.
+struct Journal {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> entries;
+    bool hold_first_read = false;
+    bool release = false;
+
+    void add(const std::string& e) {
+        {
+            std::lock_guard lock(mutex);
+            entries.push_back(e);
+        }
+        changed.notify_all();
+    }
+    bool wait_for_entries(std::size_t n) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, 20s, [&] { return entries.size() >= n; });
+    }
+    void open_gate() {
+        {
+            std::lock_guard lock(mutex);
+            release = true;
+        }
+        changed.notify_all();
+    }
+};
+
+class FakeDriver final : public bus::MeterDriver {
+  public:
+    FakeDriver(std::string id, Journal& journal) : id_(std::move(id)), journal_(journal) {}
+    const std::string& id() const override { return id_; }
+    std::string describe() const override { return "fake " + id_; }
+    Expected<bus::ReadOutcome, bus::ReadError> read(bus::BusContext&) override {
+        journal_.add("read " + id_);
+        std::unique_lock lock(journal_.mutex);
+        if (journal_.hold_first_read) {
+            journal_.hold_first_read = false;
+            journal_.changed.wait_for(lock, 20s, [&] { return journal_.release; });
+        }
+        return bus::ReadOutcome{{{"energy_kwh", Decimal{12345, 2}}}, {}};
+    }
+    Expected<void, bus::ReadError> probe(bus::BusContext&) override { return {}; }
+    bool can_switch() const override { return true; }
+    Expected<bus::SupplyState, bus::ReadError> switch_supply(bus::BusContext&, bool on) override {
+        journal_.add(std::string("switch ") + id_ + (on ? " on" : " off"));
+        return on ? bus::SupplyState::On : bus::SupplyState::Off;
+    }
+
+  private:
+    std::string id_;
+    Journal& journal_;
+};
+
+struct CollectingSink final : core::ReadingSink {
+    std::mutex mutex;
+    std::vector<store::Reading> readings;
+    void accept(std::vector<store::Reading> r) override {
+        std::lock_guard lock(mutex);
+        readings.insert(readings.end(), r.begin(), r.end());
+    }
+};
+
+// A pseudo-terminal to stand for the bus's port.
+struct Pty {
+    int master = -1, slave = -1;
+    std::string path;
+    Pty() {
+        char name[256] = {};
+        REQUIRE(openpty(&master, &slave, name, nullptr, nullptr) == 0);
+        path = name;
+    }
+    ~Pty() {
+        close(master);
+        close(slave);
+    }
+};
+
+config::BusConfig bus_on(const std::string& device) {
+    config::BusConfig b;
+    b.name = "test";
+    b.device = device;
+    b.gap_ms = 0;
+    return b;
+}
+
+std::vector<bus::PolledMeter> fake_meters(Journal& journal, int n) {
+    std::vector<bus::PolledMeter> meters;
+    for (int i = 1; i <= n; ++i) {
+        meters.push_back({std::make_unique<FakeDriver>("M" + std::to_string(i), journal), 1h});
+    }
+    return meters;
+}
+
+}  // namespace
+
+TEST_CASE("every meter is read once at start and the readings reach the sink") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 3), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(3));
+    poller.stop();
+    CHECK(journal.entries == std::vector<std::string>{"read M1", "read M2", "read M3"});
+    std::lock_guard lock(sink.mutex);
+    REQUIRE(sink.readings.size() == 3);
+    CHECK(sink.readings[0].meter == "M1");
+    CHECK(sink.readings[0].value == Decimal{12345, 2});
+}
+
+TEST_CASE("a command pre-empts the reads that are due") {
+    Pty pty;
+    Journal journal;
+    journal.hold_first_read = true;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 5), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(1));  // M1's read is under way; M2..M5 are due
+    auto done = poller.switch_supply("M4", false);
+    journal.open_gate();
+    REQUIRE(done.wait_for(20s) == std::future_status::ready);
+    const auto result = done.get();
+    CHECK(result.ok);
+    REQUIRE(result.state.has_value());
+    CHECK(*result.state == bus::SupplyState::Off);
+    REQUIRE(journal.wait_for_entries(6));
+    poller.stop();
+    CHECK(journal.entries[0] == "read M1");
+    CHECK(journal.entries[1] == "switch M4 off");
+    CHECK(journal.entries[2] == "read M2");
+}
+
+TEST_CASE("a command wakes a bus that waits for its next turn") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 2), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(2));  // the next turns are an hour away
+    auto done = poller.read_now("M2");
+    REQUIRE(done.wait_for(20s) == std::future_status::ready);
+    const auto result = done.get();
+    CHECK(result.ok);
+    REQUIRE(result.samples.size() == 1);
+    CHECK(result.samples[0].quantity == "energy_kwh");
+    poller.stop();
+    CHECK(journal.entries.back() == "read M2");
+}
+
+TEST_CASE("a command for a meter the bus does not have fails at once") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 1), sink);
+    auto done = poller.read_now("nope");
+    REQUIRE(done.wait_for(1s) == std::future_status::ready);
+    const auto result = done.get();
+    CHECK_FALSE(result.ok);
+    CHECK(result.error.find("no meter nope") != std::string::npos);
+}
+
+TEST_CASE("commands still queued when the poller stops are answered") {
+    Pty pty;
+    Journal journal;
+    journal.hold_first_read = true;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 2), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(1));
+    auto first = poller.read_now("M2");
+    std::thread stopper([&] { poller.stop(); });
+    journal.open_gate();
+    stopper.join();
+    REQUIRE(first.wait_for(20s) == std::future_status::ready);
+    (void)first.get();  // ran, or failed with "stopped": either way, answered
+}

@@ -1,0 +1,13 @@
+// The usual visitor helper: one lambda per alternative of a std::variant.
+#pragma once
+
+namespace ecmgw::sim {
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace ecmgw::sim
