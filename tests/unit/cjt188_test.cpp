@@ -2,6 +2,8 @@
 // stream scanner against noise and fragments, answer checks, status words and units.
 #include <doctest/doctest.h>
 
+#include "hex_bytes.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,33 +14,10 @@
 using namespace ecmgw::cjt188;
 using ecmgw::Decimal;
 
+using ecmgw::test::concat;
+using ecmgw::test::hex;
+
 namespace {
-
-// "68 01 00" -> {0x68, 0x01, 0x00}
-Bytes hex(std::string_view text) {
-    Bytes out;
-    int high = -1;
-    for (char c : text) {
-        int nibble = -1;
-        if (c >= '0' && c <= '9') nibble = c - '0';
-        if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-        if (nibble < 0) continue;
-        if (high < 0) {
-            high = nibble;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(high << 4 | nibble));
-            high = -1;
-        }
-    }
-    return out;
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
 
 Address address(std::string_view digits) {
     auto a = Address::parse(digits);

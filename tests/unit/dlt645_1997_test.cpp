@@ -3,6 +3,8 @@
 // the checksum arithmetic written out beside each one.
 #include <doctest/doctest.h>
 
+#include "hex_bytes.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,33 +19,10 @@ namespace dlt = ecmgw::dlt645;
 // find dlt645's functions of the same names.
 namespace v97 = ecmgw::dlt645_1997;
 
+using ecmgw::test::concat;
+using ecmgw::test::hex;
+
 namespace {
-
-// "68 01 00" -> {0x68, 0x01, 0x00}
-Bytes hex(std::string_view text) {
-    Bytes out;
-    int high = -1;
-    for (char c : text) {
-        int nibble = -1;
-        if (c >= '0' && c <= '9') nibble = c - '0';
-        if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-        if (nibble < 0) continue;
-        if (high < 0) {
-            high = nibble;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(high << 4 | nibble));
-            high = -1;
-        }
-    }
-    return out;
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
 
 const dlt::Address kMeter1 = dlt::Address{{0x01, 0x00, 0x00, 0x00, 0x00, 0x00}};
 const dlt::Address kMeter2 = dlt::Address{{0x78, 0x56, 0x34, 0x12, 0x20, 0x20}};

@@ -4,6 +4,8 @@
 // at once, so no test waits on a real clock.
 #include <doctest/doctest.h>
 
+#include "hex_bytes.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -24,33 +26,10 @@ using bus::LinkTiming;
 using bus::ReadFailure;
 using std::chrono::milliseconds;
 
+using ecmgw::test::concat;
+using ecmgw::test::hex;
+
 namespace {
-
-// "68 01 00" -> {0x68, 0x01, 0x00}
-Bytes hex(std::string_view text) {
-    Bytes out;
-    int high = -1;
-    for (char c : text) {
-        int nibble = -1;
-        if (c >= '0' && c <= '9') nibble = c - '0';
-        if (c >= 'A' && c <= 'F') nibble = c - 'A' + 10;
-        if (c >= 'a' && c <= 'f') nibble = c - 'a' + 10;
-        if (nibble < 0) continue;
-        if (high < 0) {
-            high = nibble;
-        } else {
-            out.push_back(static_cast<std::uint8_t>(high << 4 | nibble));
-            high = -1;
-        }
-    }
-    return out;
-}
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
 
 const Address kMeter1 = Address{{0x01, 0x00, 0x00, 0x00, 0x00, 0x00}};  // 000000000001
 const Address kMeter2 = Address{{0x78, 0x56, 0x34, 0x12, 0x20, 0x20}};  // 202012345678

@@ -2,6 +2,8 @@
 // request framing, and the simulated bus built from a gateway config.
 #include <doctest/doctest.h>
 
+#include "hex_bytes.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +27,8 @@ using dlt645::ScanStatus;
 using sim::BusProtocols;
 using sim::FrameKind;
 
+using ecmgw::test::concat;
+
 namespace {
 
 constexpr BusProtocols kAll{true, true, true};
@@ -38,12 +42,6 @@ Bytes with_crc(Bytes b) {
 
 // A read of 2 input registers from 0 at unit 3, as libmodbus sends it.
 const Bytes kModbusRead = with_crc({0x03, 0x04, 0x00, 0x00, 0x00, 0x02});
-
-Bytes concat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
 
 }  // namespace
 
