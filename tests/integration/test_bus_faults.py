@@ -1,6 +1,8 @@
 """Field failures on the bus, through the real binaries: a dead meter among
-live ones, and a serial adapter that vanishes and comes back."""
+live ones, answers from the wrong address, and a serial adapter that vanishes
+and comes back."""
 
+import decimal
 import os
 import re
 import signal
@@ -40,6 +42,28 @@ class DeadMeterTest(unittest.TestCase):
         timeouts = len(re.findall(r"meter E-0002: no answer", log))
         self.assertEqual(timeouts, 3, log[-2000:])
         self.assertEqual(energy_times(self.rig, "E-0002"), [])
+
+
+class WrongAddressTest(unittest.TestCase):
+    def test_answers_from_the_wrong_address_are_never_stored(self):
+        # Meter 2 always answers with its neighbour's address; meter 1 is healthy.
+        rig = Rig(meters=2, interval_s=1, sim_args=["--fault", "000000000002:wrong-address=1.0"],
+                  bus_extra={"timeout_ms": 300, "retries": 0})
+        try:
+            daemon = rig.start_daemon()
+            wait_for(lambda: len(energy_times(rig, "E-0001")) >= 5, 60, "readings of the healthy meter")
+            wait_for(lambda: "meter E-0002 (dlt645-2007 000000000002) has not answered 3 turns"
+                     in read_log(daemon), 60, "the misaddressed meter to count as silent")
+            self.assertEqual(energy_times(rig, "E-0002"), [])
+            # Every value stored for meter 1 is one the simulator sent as meter 1.
+            answers = rig.answers()
+            for meter, quantity, value in store_query(rig.data_dir,
+                                                      "SELECT meter, quantity, value FROM readings"):
+                self.assertEqual(meter, "E-0001")
+                sent = {decimal.Decimal(v) for v in answers.get((meter, quantity), ())}
+                self.assertIn(decimal.Decimal(value), sent, f"{meter} {quantity} = {value}")
+        finally:
+            rig.close()
 
 
 class VanishingAdapterTest(unittest.TestCase):
