@@ -2,13 +2,16 @@
 live ones, answers from the wrong address, and a serial adapter that vanishes
 and comes back."""
 
+import datetime
 import decimal
+import json
 import os
+import subprocess
 import re
 import signal
 import unittest
 
-from harness import ECMGW_SIM, PtyPair, Rig, read_log, store_query, wait_for
+from harness import ECMGW, ECMGW_SIM, PtyPair, Rig, read_log, store_query, wait_for
 
 
 def energy_times(rig, meter):
@@ -64,6 +67,34 @@ class WrongAddressTest(unittest.TestCase):
                 self.assertIn(decimal.Decimal(value), sent, f"{meter} {quantity} = {value}")
         finally:
             rig.close()
+
+
+class TimeSyncTest(unittest.TestCase):
+    def test_the_bus_broadcasts_the_gateways_local_time_to_its_meters(self):
+        rig = Rig(meters=1, interval_s=5, bus_extra={"time_sync_interval_s": 60})
+        try:
+            with open(rig.config) as f:
+                text = f.read()
+            # Meters keep local time: Shanghai is UTC+8 all year.
+            with open(rig.config, "w") as f:
+                f.write(text.replace('timezone = "UTC"', 'timezone = "Asia/Shanghai"'))
+            before = self.meter_hour(rig)
+            daemon = rig.start_daemon()
+            wait_for(lambda: len(energy_times(rig, "E-0001")) >= 1, 60, "the first turn")
+            daemon.terminate()
+            self.assertEqual(daemon.wait(timeout=30), 0)
+            utc_hour = datetime.datetime.now(datetime.timezone.utc).hour
+            self.assertIn(before, {utc_hour, (utc_hour - 1) % 24}, "the simulator starts on UTC")
+            self.assertIn(self.meter_hour(rig), {(utc_hour + 8) % 24, (utc_hour + 9) % 24},
+                          "after the broadcast the meter keeps Shanghai time")
+        finally:
+            rig.close()
+
+    def meter_hour(self, rig):
+        out = subprocess.run([ECMGW, "read", "--device", rig.line.master_end, "--address", "000000000001",
+                              "--quantity", "meter_time", "--json"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return int(json.loads(out.stdout)["values"]["meter_time"].split(":")[0])
 
 
 class VanishingAdapterTest(unittest.TestCase):
