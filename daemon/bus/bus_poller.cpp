@@ -1,5 +1,6 @@
 #include "bus/bus_poller.hpp"
 #include "platform/thread_name.hpp"
+#include "platform/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -13,17 +14,13 @@
 
 namespace ecmgw::bus {
 
+using platform::wall_ms;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstReopenBackoff{1000};
 constexpr std::chrono::milliseconds kMaxReopenBackoff{30000};
-
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::vector<std::chrono::milliseconds> intervals_of(const std::vector<PolledMeter>& meters) {
     std::vector<std::chrono::milliseconds> out;

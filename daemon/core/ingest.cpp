@@ -1,5 +1,6 @@
 #include "core/ingest.hpp"
 #include "platform/thread_name.hpp"
+#include "platform/wall_clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,15 +8,12 @@
 
 namespace ecmgw::core {
 
+using platform::wall_ms;
+
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kRetryAfterStoreError{2};
 
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 }  // namespace
 
 Ingest::Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch,

@@ -1,5 +1,6 @@
 #include "uplink/mqtt_uplink.hpp"
 #include "platform/thread_name.hpp"
+#include "platform/wall_clock.hpp"
 
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +12,8 @@
 
 namespace ecmgw::uplink {
 
+using platform::wall_ms;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -19,12 +22,6 @@ constexpr std::chrono::seconds kAckTimeout{30};
 constexpr std::chrono::milliseconds kFirstBackoff{1000};
 constexpr std::chrono::milliseconds kMaxBackoff{60000};
 constexpr std::size_t kMaxMessageBytes = 256 * 1024;
-
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Backoff with ±20% jitter so a fleet of boxes does not reconnect in lockstep.
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
