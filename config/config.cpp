@@ -20,6 +20,7 @@
 
 #include "ecmgw/protocols/dlt645.hpp"
 #include "ecmgw/protocols/dlt645_1997.hpp"
+#include "prepaid_config.hpp"
 #include "toml_check.hpp"
 
 namespace ecmgw::config {
@@ -32,7 +33,8 @@ using namespace check;
 // The schema: every key each table may hold, in the order the docs list them.
 // New keys go at the end of each list, so messages that list them stay stable.
 
-constexpr std::array<std::string_view, 4> kRootKeys{"gateway", "cloud", "bus", "meter"};
+constexpr std::array<std::string_view, 7> kRootKeys{"gateway", "cloud",   "bus",    "meter",
+                                                    "tariff",  "account", "prepaid"};
 constexpr std::array<std::string_view, 4> kGatewayKeys{"id", "data_dir", "timezone",
                                                        "profiles_dir"};
 constexpr std::array<std::string_view, 6> kCloudKeys{
@@ -52,11 +54,29 @@ constexpr std::array<std::string_view, 15> kBusKeys{"name",
                                                     "port",
                                                     "framing",
                                                     "time_sync_interval_s"};
-constexpr std::array<std::string_view, 20> kMeterKeys{
-    "id",         "bus",        "protocol",  "address",         "kind",
-    "interval_s", "quantities", "unit",      "profile",         "meter_type",
-    "baud",       "parity",     "data_bits", "stop_bits",       "timeout_ms",
-    "password",   "privilege",  "operator",  "control_valid_s", "relay"};
+constexpr std::array<std::string_view, 23> kMeterKeys{"id",
+                                                      "bus",
+                                                      "protocol",
+                                                      "address",
+                                                      "kind",
+                                                      "interval_s",
+                                                      "quantities",
+                                                      "unit",
+                                                      "profile",
+                                                      "meter_type",
+                                                      "baud",
+                                                      "parity",
+                                                      "data_bits",
+                                                      "stop_bits",
+                                                      "timeout_ms",
+                                                      "password",
+                                                      "privilege",
+                                                      "operator",
+                                                      "control_valid_s",
+                                                      "relay",
+                                                      "account",
+                                                      "tariff",
+                                                      "max_rate_per_hour"};
 
 constexpr std::array<int, 2> kDataBits{7, 8};
 constexpr std::array<int, 2> kStopBits{1, 2};
@@ -233,9 +253,14 @@ class Parser {
         }
         // Buses first, whatever the file's order: meters refer to them.
         read_buses(config.buses);
+        // Tariffs, then accounts (they name tariffs), before meters (they name both).
+        prepaid_.read_tariffs(table_array("tariff"));
+        prepaid_.read_accounts(table_array("account"));
+        prepaid_.read_settings(single_table("prepaid"));
         // Profiles before meters: a modbus meter names one and reads its points.
         if (any_modbus_meter()) load_profiles(config);
         read_meters(config.meters, config.buses);
+        prepaid_.finish(config);
         return config;
     }
 
@@ -262,7 +287,9 @@ class Parser {
         } else {
             message += did_you_mean(name, kRootKeys);
         }
-        return message + "; expected one of: [gateway], [cloud], [[bus]], [[meter]]";
+        return message +
+               "; expected one of: [gateway], [cloud], [[bus]], [[meter]], [[tariff]], "
+               "[[account]], [prepaid]";
     }
 
     // A key written above every table header lands at the top level; saying
@@ -275,6 +302,9 @@ class Parser {
         if (holds(kCloudKeys)) return "[cloud]";
         if (holds(kBusKeys)) return "[[bus]]";
         if (holds(kMeterKeys)) return "[[meter]]";
+        if (holds(kTariffKeys)) return "[[tariff]]";
+        if (holds(kAccountKeys)) return "[[account]]";
+        if (holds(kPrepaidKeys)) return "[prepaid]";
         return std::nullopt;
     }
 
@@ -670,13 +700,14 @@ class Parser {
         } else {
             read_address(s, path, meter.protocol, meter);
         }
-        read_kind(s, protocol_ok, profile, meter);
+        const bool kind_known = read_kind(s, protocol_ok, profile, meter);
         s.integer("interval_s", meter.interval_s, {1, 86400, "s"});
         read_meter_type(s, protocol_ok, meter);
         read_serial_overrides(s, meter);
         read_credentials(s, protocol_ok, meter);
         read_relay(s, protocol_ok, profile, meter);
         read_quantities(s, protocol_ok, profile, meter);
+        prepaid_.read_meter(s, kind_known, meter);
         return meter;
     }
 
@@ -895,14 +926,17 @@ class Parser {
         return nullptr;
     }
 
-    void read_kind(const Section& s, bool protocol_ok, const Profile* profile, MeterConfig& meter) {
+    // Whether the kind is certain: written and valid, or the default of a known
+    // protocol (for modbus: of a profile that loaded).
+    bool read_kind(const Section& s, bool protocol_ok, const Profile* profile, MeterConfig& meter) {
         const auto* kind = s.string("kind");
         if (kind == nullptr) {
             if (profile != nullptr && profile->kind == "water") meter.kind = MeterKind::Water;
             if (protocol_ok && meter.protocol == Protocol::Cjt188 && !s.has("kind")) {
                 meter.kind = MeterKind::Water;  // CJ/T 188 is the water/heat/gas standard
             }
-            return;
+            return !s.has("kind") && protocol_ok &&
+                   (meter.protocol != Protocol::Modbus || profile != nullptr);
         }
         if (kind->get() == "electricity") {
             meter.kind = MeterKind::Electricity;
@@ -911,7 +945,7 @@ class Parser {
         } else {
             s.error("kind", *kind,
                     "found " + in_quotes(kind->get()) + ", expected one of " + quoted_list(kKinds));
-            return;
+            return false;
         }
         if (profile != nullptr && profile->kind != kind->get()) {
             s.error("kind", *kind,
@@ -919,7 +953,9 @@ class Parser {
                         in_quotes(profile->name) + " is a " + profile->kind +
                         " meter; expected kind = " + in_quotes(profile->kind) +
                         " or no kind (it comes from the profile)");
+            return false;
         }
+        return true;
     }
 
     void read_meter_type(const Section& s, bool protocol_ok, MeterConfig& meter) {
@@ -1063,6 +1099,7 @@ class Parser {
     std::vector<Seen> bus_endpoints_;  // host:port of serial servers
     std::vector<Seen> meter_ids_;
     std::vector<Seen> meter_addresses_;  // bus + '\n' + family + '\n' + address
+    PrepaidReader prepaid_{errors_};
 };
 
 }  // namespace
@@ -1079,6 +1116,32 @@ const MeterConfig* Config::find_meter(std::string_view id) const {
     auto it = std::find_if(meters.begin(), meters.end(),
                            [id](const MeterConfig& m) { return m.id == id; });
     return it == meters.end() ? nullptr : &*it;
+}
+
+const prepaid::Tariff* Config::find_tariff(std::string_view id) const {
+    auto it = std::find_if(tariffs.begin(), tariffs.end(),
+                           [id](const prepaid::Tariff& t) { return t.id == id; });
+    return it == tariffs.end() ? nullptr : &*it;
+}
+
+const AccountConfig* Config::find_account(std::string_view id) const {
+    auto it = std::find_if(accounts.begin(), accounts.end(),
+                           [id](const AccountConfig& a) { return a.id == id; });
+    return it == accounts.end() ? nullptr : &*it;
+}
+
+const prepaid::Tariff* Config::tariff_of(const MeterConfig& meter) const {
+    if (meter.account.empty()) return nullptr;
+    if (!meter.tariff.empty()) return find_tariff(meter.tariff);
+    const AccountConfig* account = find_account(meter.account);
+    if (account == nullptr) return nullptr;
+    const prepaid::Utility utility =
+        meter.kind == MeterKind::Water ? prepaid::Utility::Water : prepaid::Utility::Electricity;
+    for (const std::string& id : account->tariffs) {
+        const prepaid::Tariff* tariff = find_tariff(id);
+        if (tariff != nullptr && tariff->utility == utility) return tariff;
+    }
+    return nullptr;
 }
 
 const Profile* Config::profile_of(const MeterConfig& meter) const {

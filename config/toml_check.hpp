@@ -77,6 +77,9 @@ class Errors {
     // Errors of other files (the profiles a config uses): reported after this file's.
     void append_foreign(ConfigErrors more);
     bool empty() const { return errors_.empty() && foreign_.empty(); }
+    // How many have been reported so far: a reader compares counts to tell whether
+    // one table was clean.
+    std::size_t count() const { return errors_.size() + foreign_.size(); }
     const std::string& file() const { return file_; }
 
     // In file order, so a technician can fix them top to bottom; the checks themselves
@@ -103,6 +106,8 @@ class Section {
         : errors_(errors), table_(table), path_(std::move(path)), keys_(keys) {}
 
     const std::string& path() const { return path_; }
+    // For a sub-table's own Section (an inline table inside this one).
+    Errors& errors() const { return errors_; }
     std::string path_of(std::string_view key) const;
     const toml::table& table() const { return table_; }
     const toml::node* find(std::string_view key) const { return table_.get(key); }

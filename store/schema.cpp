@@ -55,8 +55,129 @@ BEGIN
 END;
 )sql";
 
+// v1 -> v2: prepaid. Accounts and their ledger (balance = sum of the ledger, kept
+// by a trigger in the same transaction as the row), each meter's rating state,
+// each meter's supply state (desired and observed), events, per-day usage for
+// the daily summaries, and the ids of commands already applied.
+constexpr std::string_view kV2 = R"sql(
+CREATE TABLE accounts (
+    id               TEXT    PRIMARY KEY CHECK (length(id) > 0),
+    balance_fen      INTEGER NOT NULL DEFAULT 0 CHECK (typeof(balance_fen) = 'integer'),
+    emergency_active INTEGER NOT NULL DEFAULT 0 CHECK (emergency_active IN (0, 1)),
+    -- NULL: as configured; 0/1: set by a command (the cloud's word wins over the file).
+    keep_power       INTEGER CHECK (keep_power IS NULL OR keep_power IN (0, 1)),
+    warn_level       INTEGER NOT NULL DEFAULT 0 CHECK (warn_level >= 0),
+    created_ms       INTEGER NOT NULL
+);
+
+CREATE TABLE ledger (
+    id                INTEGER PRIMARY KEY,
+    account           TEXT    NOT NULL REFERENCES accounts (id),
+    ts_ms             INTEGER NOT NULL CHECK (typeof(ts_ms) = 'integer'),
+    kind              TEXT    NOT NULL CHECK (kind IN
+        ('opening', 'charge', 'fixed_charge', 'topup', 'adjustment', 'refund')),
+    amount_fen        INTEGER NOT NULL CHECK (typeof(amount_fen) = 'integer' AND amount_fen <> 0),
+    balance_after_fen INTEGER NOT NULL CHECK (typeof(balance_after_fen) = 'integer'),
+    -- What caused the row, unique: "topup:<txn>", "charge:<meter>:<from_ms>",
+    -- "fixed:<account>:<tariff>:<day>", ... A cause applies at most once (invariant 2).
+    idem_key          TEXT    NOT NULL UNIQUE,
+    meter             TEXT,
+    detail            TEXT    NOT NULL DEFAULT '{}'
+);
+CREATE INDEX ledger_account ON ledger (account, id);
+
+-- Invariant 1 by construction: the balance moves only with a ledger row, in the
+-- same statement, and a row must state the balance it leads to.
+CREATE TRIGGER ledger_states_its_balance BEFORE INSERT ON ledger
+WHEN NEW.balance_after_fen IS NOT
+     (SELECT balance_fen FROM accounts WHERE id = NEW.account) + NEW.amount_fen
+BEGIN
+    SELECT RAISE(ABORT, 'ledger row balance_after_fen does not follow from the account balance');
+END;
+CREATE TRIGGER ledger_moves_balance AFTER INSERT ON ledger
+BEGIN
+    UPDATE accounts SET balance_fen = balance_fen + NEW.amount_fen WHERE id = NEW.account;
+END;
+CREATE TRIGGER ledger_never_updated BEFORE UPDATE ON ledger
+BEGIN
+    SELECT RAISE(ABORT, 'ledger rows are never changed; correct with an adjustment');
+END;
+CREATE TRIGGER ledger_never_deleted BEFORE DELETE ON ledger
+BEGIN
+    SELECT RAISE(ABORT, 'ledger rows are never deleted');
+END;
+
+-- Where each meter's charging stands: the last charged register and time, the
+-- sub-fen remainder, the billing cycle's consumption, and a suspect reading that
+-- was quarantined (a replaced meter is re-based once a second reading confirms it).
+CREATE TABLE meter_rating (
+    meter                TEXT    PRIMARY KEY,
+    account              TEXT    NOT NULL REFERENCES accounts (id),
+    last_register        TEXT    NOT NULL,
+    last_ts_ms           INTEGER NOT NULL,
+    remainder_pico       INTEGER NOT NULL CHECK (remainder_pico >= 0 AND remainder_pico < 10000000000),
+    cycle_key            INTEGER NOT NULL,
+    cycle_consumed_micro INTEGER NOT NULL CHECK (cycle_consumed_micro >= 0),
+    suspect_register     TEXT,
+    suspect_ts_ms        INTEGER
+);
+-- A reading interval is charged at most once (invariant 2): the charged-up-to time
+-- only moves forward.
+CREATE TRIGGER meter_rating_moves_forward BEFORE UPDATE OF last_ts_ms ON meter_rating
+WHEN NEW.last_ts_ms < OLD.last_ts_ms
+BEGIN
+    SELECT RAISE(ABORT, 'a meter''s charged-up-to time never goes back');
+END;
+
+CREATE TABLE supply (
+    meter          TEXT    PRIMARY KEY,
+    desired        TEXT    NOT NULL CHECK (desired IN ('on', 'off')),
+    reason         TEXT    NOT NULL,
+    desired_ms     INTEGER NOT NULL,
+    force          TEXT    NOT NULL DEFAULT 'none' CHECK (force IN ('none', 'on', 'off')),
+    observed       TEXT    NOT NULL DEFAULT 'unknown' CHECK (observed IN ('on', 'off', 'unknown')),
+    observed_ms    INTEGER NOT NULL DEFAULT 0,
+    last_switch_ms INTEGER NOT NULL DEFAULT 0,
+    switch_day     INTEGER NOT NULL DEFAULT 0,
+    switches_today INTEGER NOT NULL DEFAULT 0,
+    attempts       INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE events (
+    id      INTEGER PRIMARY KEY,
+    ts_ms   INTEGER NOT NULL,
+    type    TEXT    NOT NULL CHECK (length(type) > 0),
+    meter   TEXT,
+    account TEXT,
+    body    TEXT    NOT NULL
+);
+CREATE INDEX events_ts ON events (ts_ms);
+
+CREATE TABLE daily_usage (
+    meter             TEXT    NOT NULL,
+    day               INTEGER NOT NULL,
+    period            TEXT    NOT NULL,
+    consumption_micro INTEGER NOT NULL,
+    cost_pico         INTEGER NOT NULL,
+    PRIMARY KEY (meter, day, period)
+) WITHOUT ROWID;
+
+CREATE TABLE applied_commands (
+    id          TEXT    PRIMARY KEY,
+    received_ms INTEGER NOT NULL,
+    type        TEXT    NOT NULL,
+    ok          INTEGER NOT NULL CHECK (ok IN (0, 1))
+);
+
+-- Small named values the core keeps across restarts (the last summarised day, ...).
+CREATE TABLE core_state (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+)sql";
+
 // One entry per schema version; the array's size ties it to kSchemaVersion.
-constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1};
+constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2};
 // A std::array quietly value-initialises missing entries: catch a kSchemaVersion
 // bump without its migration at compile time, not on a box in the field.
 static_assert(

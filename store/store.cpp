@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "schema.hpp"
+#include "statement.hpp"
 
 namespace ecmgw::store {
 
@@ -32,6 +33,7 @@ enum class Q : std::size_t {
     QueryReadingsOfMeter,
     QueryReadingsAll,
     LatestReading,
+    ReadingBefore,
     ReadingCount,
     UserVersion,
     Count_,
@@ -58,107 +60,21 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
     " WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms, id LIMIT ?3",
     "SELECT meter, ts_ms, quantity, value FROM readings"
     " WHERE meter = ?1 AND quantity = ?2 ORDER BY ts_ms DESC, id DESC LIMIT 1",
+    "SELECT meter, ts_ms, quantity, value FROM readings"
+    " WHERE meter = ?1 AND quantity = ?2 AND ts_ms < ?3 ORDER BY ts_ms DESC, id DESC LIMIT 1",
     "SELECT count(*) FROM readings",
     "PRAGMA user_version",
 };
 
-// Builds the error every API returns: which operation, and SQLite's own words.
-Unexpected<Error> sql_error(sqlite3* db, std::string_view op) {
-    return fail("store: " + std::string(op) + ": " + sqlite3_errmsg(db) + " (sqlite code " +
-                std::to_string(sqlite3_extended_errcode(db)) + ")");
-}
-
-// A cached statement borrowed for one use. Resetting on scope exit matters: a
-// statement left mid-step keeps its read snapshot open, which blocks WAL
-// checkpoints and hides other connections' commits from this one.
-// Text is bound without copying (SQLITE_STATIC): callers keep the bound strings
-// alive for the Stmt's lifetime, and the destructor clears the bindings.
-class Stmt {
-  public:
-    Stmt(sqlite3* db, sqlite3_stmt* stmt, std::string_view op) : db_(db), stmt_(stmt), op_(op) {}
-    ~Stmt() {
-        sqlite3_reset(stmt_);
-        sqlite3_clear_bindings(stmt_);
-    }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-
-    Stmt& bind(int index, std::int64_t value) {
-        keep_first(sqlite3_bind_int64(stmt_, index, value));
-        return *this;
-    }
-    Stmt& bind(int index, std::string_view text) {
-        // A null pointer would bind SQL NULL; an empty view must bind ''.
-        const char* data = text.data() != nullptr ? text.data() : "";
-        keep_first(
-            sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_STATIC, SQLITE_UTF8));
-        return *this;
-    }
-
-    // One step: true for a row, false when done.
-    Expected<bool> next() {
-        if (bind_rc_ != SQLITE_OK) return sql_error(db_, op_);
-        const int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        return sql_error(db_, op_);
-    }
-    // Runs a statement that returns no rows.
-    Result run() {
-        auto stepped = next();
-        if (!stepped) return unexpected(stepped.error());
-        return {};
-    }
-
-    std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
-    std::string text(int column) const {
-        const auto* chars = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-        const auto size = static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column));
-        return chars == nullptr ? std::string() : std::string(chars, size);
-    }
-    std::size_t bytes(int column) const {
-        return static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column));
-    }
-    std::string_view op() const { return op_; }
-
-  private:
-    void keep_first(int rc) {
-        if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-    }
-    sqlite3* db_;
-    sqlite3_stmt* stmt_;
-    std::string_view op_;
-    int bind_rc_ = SQLITE_OK;
-};
-
-struct Statements {
-    explicit Statements(sqlite3* handle) : db(handle) {}
-    ~Statements() {
-        for (sqlite3_stmt* stmt : stmts) sqlite3_finalize(stmt);  // null is a no-op
-    }
-    Statements(const Statements&) = delete;
-    Statements& operator=(const Statements&) = delete;
-
-    Result prepare_all() {
-        for (std::size_t i = 0; i < kSql.size(); ++i) {
-            // PERSISTENT: these live as long as the connection, so SQLite keeps
-            // them out of its short-lived lookaside memory.
-            if (sqlite3_prepare_v3(db, kSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts[i],
-                                   nullptr) != SQLITE_OK)
-                return sql_error(db, std::string("preparing \"") + kSql[i] + "\"");
-        }
-        return {};
-    }
-    Stmt use(Q q, std::string_view op) { return Stmt(db, stmts[static_cast<std::size_t>(q)], op); }
-
-    sqlite3* db;
-    std::array<sqlite3_stmt*, kSql.size()> stmts{};
+struct Statements : StatementCache<Q, kSql.size()> {
+    explicit Statements(sqlite3* handle) : StatementCache(handle, kSql) {}
 };
 
 }  // namespace detail
 
 namespace {
 
+using detail::parse_decimal;
 using detail::Q;
 using detail::sql_error;
 using detail::Statements;
@@ -168,32 +84,6 @@ constexpr std::int64_t kMaxLimit = std::numeric_limits<std::int64_t>::max();
 std::int64_t clamp_limit(std::size_t limit) {
     return limit > static_cast<std::uint64_t>(kMaxLimit) ? kMaxLimit
                                                          : static_cast<std::int64_t>(limit);
-}
-
-// Parses the text Decimal::to_string writes ([-]digits[.digits]) back into the
-// same mantissa and scale: "000123.45" is 12345 at scale 2, "-0.500" is -500 at
-// scale 3. Accumulates negatively so INT64_MIN round-trips too.
-std::optional<Decimal> parse_decimal(std::string_view text) {
-    const bool negative = !text.empty() && text.front() == '-';
-    if (negative) text.remove_prefix(1);
-    const auto point = text.find('.');
-    const std::string_view whole = text.substr(0, point);
-    const std::string_view fraction =
-        point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
-    if (whole.empty() || (point != std::string_view::npos && fraction.empty())) return {};
-    if (fraction.size() > std::numeric_limits<std::uint8_t>::max()) return {};
-
-    std::int64_t negated = 0;  // -|mantissa|
-    for (std::string_view digits : {whole, fraction}) {
-        for (char c : digits) {
-            if (c < '0' || c > '9') return {};
-            if (__builtin_mul_overflow(negated, 10, &negated) ||
-                __builtin_sub_overflow(negated, c - '0', &negated))
-                return {};
-        }
-    }
-    if (!negative && negated == std::numeric_limits<std::int64_t>::min()) return {};
-    return Decimal{negative ? negated : -negated, static_cast<std::uint8_t>(fraction.size())};
 }
 
 // Reads the (meter, ts_ms, quantity, value) columns of the current row.
@@ -437,6 +327,19 @@ Expected<std::optional<Reading>> Store::latest_reading(std::string_view meter,
                                                        std::string_view quantity) {
     auto stmt = stmts_->use(Q::LatestReading, "latest_reading");
     stmt.bind(1, meter).bind(2, quantity);
+    auto row = stmt.next();
+    if (!row) return unexpected(row.error());
+    if (!*row) return std::optional<Reading>{};
+    auto reading = reading_from_row(stmt);
+    if (!reading) return unexpected(reading.error());
+    return std::optional<Reading>{std::move(*reading)};
+}
+
+Expected<std::optional<Reading>> Store::reading_before(std::string_view meter,
+                                                       std::string_view quantity,
+                                                       std::int64_t before_ms) {
+    auto stmt = stmts_->use(Q::ReadingBefore, "reading_before");
+    stmt.bind(1, meter).bind(2, quantity).bind(3, before_ms);
     auto row = stmt.next();
     if (!row) return unexpected(row.error());
     if (!*row) return std::optional<Reading>{};

@@ -13,8 +13,10 @@
 #include "bus/bus_poller.hpp"
 #include "bus/driver_factory.hpp"
 #include "core/ingest.hpp"
+#include "core/prepaid_core.hpp"
 #include "ecmgw/store/store.hpp"
 #include "platform/service_notify.hpp"
+#include "platform/wall_clock.hpp"
 #include "uplink/mqtt_uplink.hpp"
 
 namespace ecmgw::app {
@@ -41,6 +43,7 @@ struct Components {
     std::unique_ptr<uplink::MqttUplink> uplink;
     std::unique_ptr<core::Ingest> ingest;
     std::vector<std::unique_ptr<bus::BusPoller>> pollers;
+    std::unique_ptr<core::PrepaidCore> prepaid;
 
     bool alive() const {
         const auto oldest = Clock::now() - kStuckAfter;
@@ -93,6 +96,22 @@ Expected<Components> build(const config::Config& cfg) {
         }
         c.pollers.push_back(std::make_unique<bus::BusPoller>(b, std::move(meters), *c.ingest));
     }
+    // The pollers live on the heap: their addresses outlive moving `c`.
+    std::vector<bus::BusPoller*> pollers;
+    for (auto& p : c.pollers) pollers.push_back(p.get());
+    auto switch_meter = [pollers](const std::string& meter,
+                                  bool on) -> std::optional<std::future<bus::CommandResult>> {
+        for (auto* p : pollers) {
+            if (p->has_meter(meter)) return p->switch_supply(meter, on);
+        }
+        return std::nullopt;
+    };
+    auto prepaid = core::PrepaidCore::create(cfg, *c.store, switch_meter);
+    if (!prepaid) return fail(prepaid.error().message);
+    c.prepaid = std::move(*prepaid);
+    if (auto r = c.prepaid->start(platform::wall_ms()); !r)
+        return fail("prepaid: " + r.error().message);
+    c.ingest->set_hooks(c.prepaid.get());
     return c;
 }
 

@@ -33,6 +33,14 @@ void Ingest::accept(std::vector<store::Reading> readings) {
     ready_.notify_one();
 }
 
+void Ingest::post(std::function<void()> job) {
+    {
+        std::lock_guard lock(mutex_);
+        jobs_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+}
+
 void Ingest::start() {
     alive_ns_ = Clock::now().time_since_epoch().count();
     thread_ = std::thread([this] {
@@ -71,19 +79,49 @@ bool Ingest::write_batch(const std::vector<store::Reading>& batch) {
             return false;
         }
     }
+    if (hooks_ != nullptr) {
+        if (auto ok = hooks_->on_batch(*tx, batch); !ok) {
+            spdlog::error("prepaid: {}", ok.error().message);
+            return false;
+        }
+    }
     if (auto ok = tx->commit(); !ok) {
         spdlog::error("store: {}", ok.error().message);
         return false;
     }
+    if (hooks_ != nullptr) hooks_->after_commit();
     return true;
+}
+
+void Ingest::run_jobs_and_turn(std::unique_lock<std::mutex>& lock) {
+    while (!jobs_.empty()) {
+        auto job = std::move(jobs_.front());
+        jobs_.pop_front();
+        lock.unlock();
+        job();
+        lock.lock();
+    }
+    if (hooks_ == nullptr) return;
+    const auto now = Clock::now();
+    if (now < next_turn_) return;
+    lock.unlock();
+    hooks_->turn();
+    lock.lock();
+    next_turn_ = Clock::now() + hooks_->turn_every();
 }
 
 void Ingest::run() {
     std::unique_lock lock(mutex_);
     while (true) {
-        ready_.wait_for(lock, std::chrono::seconds(1),
-                        [&] { return stopping_ || !queue_.empty(); });
+        const auto wait =
+            hooks_ != nullptr
+                ? std::min<Clock::duration>(
+                      std::chrono::seconds(1),
+                      std::max<Clock::duration>(next_turn_ - Clock::now(), Clock::duration{}))
+                : Clock::duration(std::chrono::seconds(1));
+        ready_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
         alive_ns_ = Clock::now().time_since_epoch().count();
+        if (!stopping_) run_jobs_and_turn(lock);
         if (queue_.empty()) {
             if (stopping_) return;
             continue;

@@ -14,6 +14,23 @@
 
 namespace ecmgw::core {
 
+// What the core does on the ingest thread besides storing readings: the prepaid
+// engine charges readings in their batch's transaction, and between batches it
+// runs timed work (supply decisions, switching meters) on the same thread, so
+// that one thread writes the store.
+class CoreHooks {
+  public:
+    virtual ~CoreHooks() = default;
+    // Inside the transaction that stores `batch`, after its readings. A failure
+    // rolls the batch back and it is retried.
+    virtual Result on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) = 0;
+    // After that transaction committed.
+    virtual void after_commit() = 0;
+    // Between batches, at least every `turn_every()`.
+    virtual void turn() = 0;
+    virtual std::chrono::milliseconds turn_every() const = 0;
+};
+
 class Ingest final : public ReadingSink {
   public:
     // `on_committed` runs after each committed batch (the uplink's wake-up).
@@ -24,6 +41,11 @@ class Ingest final : public ReadingSink {
     // meters' cumulative registers make good at the next read.
     Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch = 2000,
            std::chrono::milliseconds commit_delay = std::chrono::milliseconds(200));
+    // Set before start(); not owned.
+    void set_hooks(CoreHooks* hooks) { hooks_ = hooks; }
+    // Runs `job` on the ingest thread, before the next batch (commands use the
+    // store through the same single writer as readings).
+    void post(std::function<void()> job);
     ~Ingest() override;
 
     void accept(std::vector<store::Reading> readings) override;
@@ -37,6 +59,8 @@ class Ingest final : public ReadingSink {
   private:
     void run();
     bool write_batch(const std::vector<store::Reading>& batch);
+    // Runs posted jobs and the hooks' turn; called with `lock` held, returns with it held.
+    void run_jobs_and_turn(std::unique_lock<std::mutex>& lock);
 
     store::Store& store_;
     std::function<void()> on_committed_;
@@ -45,6 +69,9 @@ class Ingest final : public ReadingSink {
     std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<store::Reading> queue_;
+    std::deque<std::function<void()>> jobs_;
+    CoreHooks* hooks_ = nullptr;
+    std::chrono::steady_clock::time_point next_turn_{};
     bool stopping_ = false;
     std::atomic<std::uint64_t> committed_{0};
     std::atomic<std::int64_t> alive_ns_{0};

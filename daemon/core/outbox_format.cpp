@@ -22,7 +22,11 @@ std::string reading_body(const store::Reading& r) {
                        nlohmann::json(r.quantity).dump(), r.value.to_string());
 }
 
-std::string topic_suffix(const std::string& kind) { return kind + "s"; }
+std::string topic_suffix(const std::string& kind) {
+    if (kind == kKindLedger) return "ledger";
+    if (kind == kKindSummary) return "summaries";
+    return kind + "s";
+}
 
 std::string batch_message(const std::string& gateway,
                           const std::vector<store::OutboxRecord>& records) {

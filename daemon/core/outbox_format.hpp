@@ -19,7 +19,13 @@ std::string reading_body(const store::Reading& r);
 
 // Outbox kinds and the topic suffix each is published under.
 inline constexpr const char* kKindReading = "reading";
-std::string topic_suffix(const std::string& kind);  // "reading" → "readings"
+inline constexpr const char* kKindLedger = "ledger";
+inline constexpr const char* kKindEvent = "event";
+inline constexpr const char* kKindSummary = "summary";
+inline constexpr const char* kKindAck = "ack";
+// "reading" → "readings", "ledger" → "ledger", "event" → "events",
+// "summary" → "summaries", "ack" → "acks".
+std::string topic_suffix(const std::string& kind);
 
 // One MQTT message for consecutive records of one kind:
 // {"gateway":…,"seq":FIRST,"count":N,"readings":[{"seq":…, …body}, …]}

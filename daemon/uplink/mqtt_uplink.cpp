@@ -109,6 +109,14 @@ bool MqttUplink::connect(mqtt::async_client& client) {
             set_connected(false, "connect timed out");
             return false;
         }
+        if (command_receiver_) {
+            const std::string topic = cfg_.cloud.topic_prefix + "/" + cfg_.gateway.id + "/commands";
+            if (!client.subscribe(topic, 1)->wait_for(kConnectTimeout)) {
+                set_connected(false, "no SUBACK for " + topic);
+                client.disconnect()->wait_for(std::chrono::seconds(2));
+                return false;
+            }
+        }
         set_connected(true, "");
         return true;
     } catch (const mqtt::exception& e) {
@@ -177,6 +185,11 @@ void MqttUplink::run() {
         set_connected(false, cause.empty() ? "connection lost" : "connection lost: " + cause);
         wake_.notify_all();
     });
+    if (command_receiver_) {
+        client.set_message_callback([this](mqtt::const_message_ptr msg) {
+            if (msg) command_receiver_(msg->get_payload_str());
+        });
+    }
     auto backoff = kFirstBackoff;
     while (true) {
         alive_ns_ = Clock::now().time_since_epoch().count();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,11 @@ class MqttUplink {
     void stop();
     // New records were committed to the outbox.
     void notify();
+    // Receives each payload arriving on <prefix>/<gateway>/commands (on Paho's
+    // thread: hand it on, don't block). Set before start().
+    void set_command_receiver(std::function<void(std::string)> receiver) {
+        command_receiver_ = std::move(receiver);
+    }
     UplinkStats stats() const;
     std::chrono::steady_clock::time_point last_alive() const;
 
@@ -59,6 +65,7 @@ class MqttUplink {
     bool dirty_ = true;  // the outbox may hold records we have not looked at
     UplinkStats stats_;
     std::atomic<std::int64_t> alive_ns_{0};
+    std::function<void(std::string)> command_receiver_;
     std::thread thread_;
 };
 

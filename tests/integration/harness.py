@@ -152,11 +152,19 @@ class Feed:
 
     def readings(self):
         """Every reading received, in arrival order (duplicates kept)."""
+        return self.records("readings")
+
+    def records(self, suffix):
+        """Every record received on <prefix>/<gateway>/<suffix> (readings, ledger,
+        events, summaries, acks), in arrival order (duplicates kept)."""
         out = []
         for topic, m in self.snapshot():
-            if topic.endswith("/readings"):
-                out.extend(m["readings"])
+            if topic.endswith("/" + suffix):
+                out.extend(m[suffix])
         return out
+
+    def events(self, name=None):
+        return [e for e in self.records("events") if name is None or e["event"] == name]
 
     def close(self):
         self.client.loop_stop()
@@ -216,7 +224,8 @@ class Rig:
     `bus`, any protocol), the bus has exactly those and the simulator reads the same
     config file as the daemon (--config --bus), so both see one source of truth."""
 
-    def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None, meter_configs=None):
+    def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None, meter_configs=None,
+                 extra_config=""):
         self.workdir = tempfile.mkdtemp(prefix="ecmgw-it-")
         self.procs = Processes(self.workdir)
         self.data_dir = os.path.join(self.workdir, "data")
@@ -243,7 +252,7 @@ class Rig:
         write_config(self.config, "gw-test", self.data_dir, self.broker.uri, [bus],
                      [{"id": m["id"], "bus": "floor1", **{k: v for k, v in m.items() if k != "id"}}
                       for m in meter_configs],
-                     profiles_dir=PROFILES_DIR)
+                     extra=extra_config, profiles_dir=PROFILES_DIR)
         self.sim = self.procs.start("sim", [
             ECMGW_SIM, "--device", self.line.meter_end, *sim_meters,
             "--answer-delay-ms", "5", "--answer-log", self.answer_log, *sim_args])

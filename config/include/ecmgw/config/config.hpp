@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "ecmgw/common/expected.hpp"
 #include "ecmgw/config/profile.hpp"
 #include "ecmgw/config/types.hpp"
+#include "ecmgw/prepaid/supply_policy.hpp"
+#include "ecmgw/prepaid/tariff.hpp"
 
 namespace ecmgw::config {
 
@@ -93,6 +96,48 @@ struct MeterConfig {
     // Whether the gateway may switch this meter's relay or valve. Default false; for
     // modbus, whether the profile describes a relay or valve.
     bool relay = false;
+    // Prepaid: the account this meter's consumption is charged to (empty = not
+    // charged), and a tariff id overriding the account's tariff for this meter.
+    std::string account;
+    std::string tariff;
+    // The most a healthy meter can register per hour (kWh/h = kW for electricity,
+    // m³/h for water): a reading implying more is an impossible jump and is
+    // quarantined. Key `max_rate_per_hour`, a decimal string; default 100 kW for
+    // electricity, 20 m³/h for water.
+    Decimal max_rate_per_hour;
+};
+
+// [[account]]: a prepaid wallet. One account may pay for several meters (a
+// tenant's electricity and water can share one wallet).
+struct AccountConfig {
+    std::string id;  // [A-Za-z0-9_-]{1,64}
+    // Key `tariff`: one tariff id or a list of them, at most one per utility; a
+    // meter of the account is rated with the account's tariff for its utility.
+    std::vector<std::string> tariffs;
+    prepaid::CreditPolicy credit;  // keys warn_fen, credit_limit_fen, emergency_credit_fen,
+                                   // restore_above_fen
+    bool keep_power = false;       // 保电: never cut for credit
+    // Credit the account starts with when the gateway first sees it (one ledger
+    // row, applied once per store), >= 0.
+    std::int64_t opening_balance_fen = 0;
+};
+
+// [prepaid]: gateway-wide prepaid settings.
+struct PrepaidConfig {
+    // Keys friendly_hours = ["22:00-06:00", ...], friendly_weekends, friendly_holidays.
+    prepaid::FriendlyPeriods friendly;
+    // Keys holidays = ["2026-10-01", ...] and workdays (weekend days worked, 调休);
+    // yyyymmdd keys. Used by friendly periods and the tariffs' holiday day tables.
+    std::set<int> holidays;
+    std::set<int> workdays;
+    // Keys relay_min_interval_s (0..86400) and relay_daily_max (1..1000).
+    prepaid::RelayProtection relay;
+    // How often the supply state is re-checked against time (friendly periods ending,
+    // unconfirmed switches retried), 5..3600 s.
+    int check_interval_s = 30;
+    // Attempts to make a meter follow its desired state before an event asks for a
+    // person (then retried every check_interval_s × 10), 1..20.
+    int switch_attempts = 3;
 };
 
 struct Config {
@@ -103,11 +148,21 @@ struct Config {
     std::vector<MeterConfig> meters;
     // Every profile in gateway.profiles_dir, when some meter uses modbus (else empty).
     std::vector<Profile> profiles;
+    // [[tariff]] entries with the same id are versions of one tariff (different
+    // effective_from), merged here in effective_from order.
+    std::vector<prepaid::Tariff> tariffs;
+    std::vector<AccountConfig> accounts;
+    PrepaidConfig prepaid;
 
     const BusConfig* find_bus(std::string_view name) const;
     const MeterConfig* find_meter(std::string_view id) const;
     // The profile a modbus meter uses; nullptr for other meters.
     const Profile* profile_of(const MeterConfig& meter) const;
+    const prepaid::Tariff* find_tariff(std::string_view id) const;
+    const AccountConfig* find_account(std::string_view id) const;
+    // The tariff that rates `meter`: its own `tariff`, else its account's tariff for
+    // the meter's utility; nullptr when the meter has no account.
+    const prepaid::Tariff* tariff_of(const MeterConfig& meter) const;
 };
 
 // Parses and validates `text`; `file_name` is used in error messages and to resolve a

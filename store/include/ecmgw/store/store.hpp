@@ -102,9 +102,13 @@ class Store {
                                                   std::int64_t to_ms, std::size_t limit = 100000);
     Expected<std::optional<Reading>> latest_reading(std::string_view meter,
                                                     std::string_view quantity);
+    // The last reading of `meter`'s `quantity` taken before `before_ms`.
+    Expected<std::optional<Reading>> reading_before(std::string_view meter,
+                                                    std::string_view quantity,
+                                                    std::int64_t before_ms);
     Expected<std::int64_t> reading_count();
 
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     Expected<int> schema_version();
 
     sqlite3* handle() { return db_; }

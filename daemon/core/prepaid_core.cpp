@@ -1,0 +1,90 @@
+#include "core/prepaid_core.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/local_calendar.hpp"
+#include "platform/wall_clock.hpp"
+
+namespace ecmgw::core {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+// While a switch is on the bus its result is looked for this often.
+constexpr std::chrono::milliseconds kBusyTurn{50};
+constexpr std::chrono::milliseconds kIdleTurn{1000};
+}  // namespace
+
+PrepaidCore::PrepaidCore(const config::Config& cfg, store::Store& store)
+    : cfg_(cfg), store_(store), calendar_(local_calendar(cfg.prepaid)) {}
+
+PrepaidCore::~PrepaidCore() = default;
+
+Expected<std::unique_ptr<PrepaidCore>> PrepaidCore::create(
+    const config::Config& cfg, store::Store& store, SupplyReconciler::SwitchFn switch_meter) {
+    std::unique_ptr<PrepaidCore> core(new PrepaidCore(cfg, store));
+    auto tables = store::PrepaidTables::attach(store);
+    if (!tables) return unexpected(tables.error());
+    core->tables_ = std::move(*tables);
+    core->engine_ = std::make_unique<PrepaidEngine>(cfg, core->calendar_, store, *core->tables_);
+    core->reconciler_ =
+        std::make_unique<SupplyReconciler>(*core->engine_, store, std::move(switch_meter));
+    return core;
+}
+
+Result PrepaidCore::transact(const std::function<Result(store::Transaction&)>& body) {
+    auto tx = store_.begin();
+    if (!tx) return unexpected(tx.error());
+    if (auto r = body(*tx); !r) {
+        engine_->take_changed_supply();  // rolled back: nothing changed
+        return r;
+    }
+    if (auto r = tx->commit(); !r) {
+        engine_->take_changed_supply();
+        return r;
+    }
+    after_commit();
+    return {};
+}
+
+Result PrepaidCore::start(std::int64_t now_ms) {
+    if (auto r = transact([&](store::Transaction& tx) { return engine_->start(tx, now_ms); }); !r)
+        return r;
+    reconciler_->assert_all();
+    return {};
+}
+
+Result PrepaidCore::on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) {
+    for (const auto& r : batch) {
+        if (auto ok = engine_->on_reading(tx, r); !ok) {
+            engine_->take_changed_supply();
+            return ok;
+        }
+    }
+    return {};
+}
+
+void PrepaidCore::after_commit() {
+    auto changed = engine_->take_changed_supply();
+    if (changed.empty()) return;
+    reconciler_->wake(changed);
+    // Act at once: a restore should not wait for the next timer turn.
+    reconciler_->turn(platform::wall_ms());
+}
+
+void PrepaidCore::turn() {
+    const auto now = Clock::now();
+    if (now >= next_tick_) {
+        next_tick_ = now + std::chrono::seconds(cfg_.prepaid.check_interval_s);
+        if (auto r = transact(
+                [&](store::Transaction& tx) { return engine_->tick(tx, platform::wall_ms()); });
+            !r)
+            spdlog::error("prepaid: {}", r.error().message);
+    }
+    reconciler_->turn(platform::wall_ms());
+}
+
+std::chrono::milliseconds PrepaidCore::turn_every() const {
+    return reconciler_->busy() ? kBusyTurn : kIdleTurn;
+}
+
+}  // namespace ecmgw::core

@@ -1,0 +1,131 @@
+"""Prepaid at the edge, through the real binaries: simulated DL/T 645 meters with
+relays on a pty pair, the daemon rating their registers, a real mosquitto.
+
+The simulator runs its clock fast (--speed) so that credit runs out in seconds."""
+
+import decimal
+import unittest
+
+from harness import Rig, store_query, wait_for, read_log
+
+D = decimal.Decimal
+
+TARIFFS = """
+[[tariff]]
+id = "res-flat"
+utility = "electricity"
+price = "0.5283"
+
+[[tariff]]
+id = "res-tou"
+utility = "electricity"
+prices = { peak = "0.9", valley = "0.3" }
+periods = ["00:00-12:00 valley", "12:00-24:00 peak"]
+"""
+
+
+def account(aid, tariff, opening_fen, extra=""):
+    return f"""
+[[account]]
+id = "{aid}"
+tariff = "{tariff}"
+warn_fen = [2000, 500]
+credit_limit_fen = 0
+opening_balance_fen = {opening_fen}
+{extra}
+"""
+
+
+def meter(mid, address, acct, relay=True, **extra):
+    m = {"id": mid, "protocol": "dlt645-2007", "address": address, "kind": "electricity",
+         "account": acct, "relay": relay, "max_rate_per_hour": "1000000",
+         "quantities": ["energy_kwh"]}
+    m.update(extra)
+    return m
+
+
+def balance(rig, aid):
+    return store_query(rig.data_dir, f"SELECT balance_fen FROM accounts WHERE id = '{aid}'")[0][0]
+
+
+def ledger_sum(rig, aid):
+    return store_query(rig.data_dir,
+                       f"SELECT coalesce(sum(amount_fen), 0) FROM ledger WHERE account = '{aid}'")[0][0]
+
+
+def supply(rig, mid):
+    rows = store_query(rig.data_dir,
+                       f"SELECT desired, reason, observed FROM supply WHERE meter = '{mid}'")
+    return rows[0] if rows else None
+
+
+class PrepaidTest(unittest.TestCase):
+    def tearDown(self):
+        if getattr(self, "rig", None):
+            self.rig.close()
+
+    def start(self, meters, accounts, sim_args=(), prepaid=""):
+        self.rig = Rig(meter_configs=meters, interval_s=1,
+                       sim_args=["--speed", "200", "--load-kw", "10", *sim_args],
+                       extra_config=TARIFFS + accounts + prepaid)
+        self.rig.start_daemon()
+        return self.rig
+
+    def test_flat_tariff_charges_what_the_register_moved_and_cuts_when_credit_runs_out(self):
+        rig = self.start([meter("E-0101", "000000000101", "A-0101")],
+                         account("A-0101", "res-flat", 3000))
+        # 10 kW at 200× is 2000 kWh/h of simulated load, about 0.29 yuan a second.
+        wait_for(lambda: supply(rig, "E-0101") and supply(rig, "E-0101")[0] == "off", 120,
+                 "the meter to be cut when credit runs out")
+        wait_for(lambda: supply(rig, "E-0101")[2] == "off", 60,
+                 "the simulated meter's relay to be read back open")
+        self.assertEqual(balance(rig, "A-0101"), ledger_sum(rig, "A-0101"))
+        # What was charged is the charged register movement times the price (±1 fen).
+        first, last = store_query(rig.data_dir, "SELECT min(ts_ms), last_register FROM meter_rating")[0][0], \
+            store_query(rig.data_dir, "SELECT last_register FROM meter_rating")[0][0]
+        start_register = D(store_query(
+            rig.data_dir, "SELECT json_extract(body, '$.details.register') FROM events "
+                          "WHERE type = 'charging_started'")[0][0])
+        charged = -sum(r[0] for r in store_query(
+            rig.data_dir, "SELECT amount_fen FROM ledger WHERE kind = 'charge'"))
+        expected = (D(last) - start_register) * D("0.5283") * 100
+        self.assertLessEqual(abs(D(charged) - expected), 1, f"charged {charged} fen, expected {expected}")
+        del first
+        # Warnings fired once per threshold crossing, and the cut was announced.
+        wait_for(lambda: len(rig.feed.events("supply_cut")) >= 1, 60, "the supply_cut event over MQTT")
+        lows = sorted(e["details"]["threshold_fen"] for e in rig.feed.events("low_balance"))
+        self.assertEqual(lows, [500, 2000])
+        self.assertEqual(len(rig.feed.events("credit_exhausted")), 1)
+        # Once cut, the relay is open: the register stops and nothing more is charged.
+        charged_at_cut = ledger_sum(rig, "A-0101")
+        import time
+        time.sleep(3)  # several poll intervals with the relay open
+        self.assertEqual(ledger_sum(rig, "A-0101"), charged_at_cut)
+        self.assertIn("supply: switching E-0101 off", read_log(rig.daemon))
+
+    def test_keep_power_account_is_never_cut(self):
+        rig = self.start([meter("E-0102", "000000000102", "A-0102")],
+                         account("A-0102", "res-flat", 200, "keep_power = true"))
+        wait_for(lambda: balance(rig, "A-0102") < -100, 120, "the balance to go well below zero")
+        self.assertEqual(supply(rig, "E-0102")[:2], ("on", "keep_power"))
+        self.assertEqual(rig.feed.events("supply_cut"), [])
+
+    def test_no_cut_inside_a_friendly_period(self):
+        rig = self.start([meter("E-0103", "000000000103", "A-0103")],
+                         account("A-0103", "res-flat", 200),
+                         prepaid='\n[prepaid]\nfriendly_hours = ["00:00-24:00"]\n')
+        wait_for(lambda: balance(rig, "A-0103") < 0, 120, "credit to run out")
+        wait_for(lambda: supply(rig, "E-0103")[1] == "friendly_period", 30,
+                 "the cut to be deferred")
+        self.assertEqual(supply(rig, "E-0103")[0], "on")
+
+    def test_meter_without_relay_is_charged_but_not_switched(self):
+        rig = self.start([meter("E-0104", "000000000104", "A-0104", relay=False)],
+                         account("A-0104", "res-flat", 100))
+        wait_for(lambda: balance(rig, "A-0104") < 0, 120, "credit to run out")
+        self.assertIsNone(supply(rig, "E-0104"))
+        self.assertEqual(balance(rig, "A-0104"), ledger_sum(rig, "A-0104"))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,318 @@
+// Tests of the prepaid engine against a real store: readings are charged to their
+// account, untrustworthy readings are quarantined, warnings fire once per crossing,
+// supply follows credit, commands apply at most once, and random sequences keep
+// the ledger invariants.
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "core/prepaid_engine.hpp"
+#include "ecmgw/config/config.hpp"
+#include "ecmgw/store/prepaid_tables.hpp"
+#include "ecmgw/store/store.hpp"
+
+namespace fs = std::filesystem;
+using ecmgw::Decimal;
+using ecmgw::core::PrepaidEngine;
+using ecmgw::store::Reading;
+using ecmgw::store::Store;
+
+namespace {
+
+constexpr std::int64_t kT0 = 1'795'996'800'000;  // 2026-11-30T00:00:00Z, a Monday
+constexpr std::int64_t kMinute = 60'000;
+
+const char* kBaseConfig = R"(
+[gateway]
+id = "gw"
+data_dir = "/tmp"
+[[bus]]
+name = "b"
+device = "/dev/null"
+[[tariff]]
+id = "flat"
+utility = "electricity"
+price = "0.5"
+[[account]]
+id = "A"
+tariff = "flat"
+warn_fen = [2000, 500]
+credit_limit_fen = 0
+restore_above_fen = 100
+opening_balance_fen = 3000
+[[meter]]
+id = "E"
+bus = "b"
+protocol = "dlt645-2007"
+address = "000000000001"
+account = "A"
+relay = true
+max_rate_per_hour = "60"
+quantities = ["energy_kwh"]
+)";
+
+struct Rig {
+    explicit Rig(const std::string& extra = "") {
+        auto parsed = ecmgw::config::parse_config(std::string(kBaseConfig) + extra, "test.toml");
+        if (!parsed) {
+            for (const auto& e : parsed.error()) MESSAGE(e.to_string());
+        }
+        REQUIRE(parsed.has_value());
+        cfg = std::move(*parsed);
+        std::string pattern = "/tmp/ecmgw-engine-XXXXXX";
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        dir = pattern;
+        auto opened = Store::open(dir / "t.db");
+        REQUIRE(opened.has_value());
+        store = std::move(*opened);
+        auto attached = ecmgw::store::PrepaidTables::attach(*store);
+        REQUIRE(attached.has_value());
+        tables = std::move(*attached);
+        engine = std::make_unique<PrepaidEngine>(cfg, calendar, *store, *tables);
+        in_tx([&](auto& tx) { return engine->start(tx, kT0 - kMinute); });
+    }
+    ~Rig() {
+        engine.reset();
+        tables.reset();
+        store.reset();
+        fs::remove_all(dir);
+    }
+    template <class F>
+    void in_tx(F&& f) {
+        auto tx = store->begin();
+        REQUIRE(tx.has_value());
+        auto r = f(*tx);
+        if (!r) MESSAGE(r.error().message);
+        REQUIRE(r.has_value());
+        REQUIRE(tx->commit().has_value());
+    }
+    void read(std::int64_t ts, std::int64_t hundredths_kwh, const char* meter = "E") {
+        in_tx([&](auto& tx) {
+            return engine->on_reading(tx,
+                                      Reading{meter, ts, "energy_kwh", Decimal{hundredths_kwh, 2}});
+        });
+    }
+    std::int64_t balance(const char* a = "A") { return tables->account(a)->value().balance_fen; }
+    std::int64_t sum(const char* a = "A") { return *tables->ledger_sum(a); }
+    std::size_t events(const std::string& type) {
+        auto all = tables->events(0, 100000);
+        REQUIRE(all.has_value());
+        const std::vector<ecmgw::store::EventRow> rows = std::move(*all);
+        std::size_t n = 0;
+        for (const auto& e : rows) n += e.type == type;
+        return n;
+    }
+    std::string desired(const char* m = "E") { return tables->supply(m)->value().desired; }
+
+    ecmgw::config::Config cfg;
+    ecmgw::prepaid::Calendar calendar = ecmgw::prepaid::Calendar::fixed_offset(8 * 3600);
+    fs::path dir;
+    std::unique_ptr<Store> store;
+    std::unique_ptr<ecmgw::store::PrepaidTables> tables;
+    std::unique_ptr<PrepaidEngine> engine;
+};
+
+}  // namespace
+
+TEST_CASE("the opening balance is credited once, however often the engine starts") {
+    Rig rig;
+    CHECK(rig.balance() == 3000);
+    rig.in_tx([&](auto& tx) { return rig.engine->start(tx, kT0); });
+    CHECK(rig.balance() == 3000);
+    CHECK(rig.sum() == 3000);
+    CHECK(rig.desired() == "on");
+}
+
+TEST_CASE("register movement is charged at the tariff's price, exactly, to the account") {
+    Rig rig;
+    rig.read(kT0, 100000);                 // 1000.00 kWh: where charging starts
+    rig.read(kT0 + 10 * kMinute, 100150);  // +1.50 kWh at 0.5 = 75 fen
+    CHECK(rig.balance() == 3000 - 75);
+    rig.read(kT0 + 20 * kMinute, 100151);  // +0.01 kWh = 0.5 fen: carried, not charged yet
+    CHECK(rig.balance() == 2925);
+    rig.read(kT0 + 30 * kMinute, 100152);  // another 0.5 fen: now 1 fen
+    CHECK(rig.balance() == 2924);
+    CHECK(rig.balance() == rig.sum());
+    // The same reading again changes nothing.
+    rig.read(kT0 + 30 * kMinute, 100152);
+    CHECK(rig.balance() == 2924);
+}
+
+TEST_CASE("a register that goes back is quarantined; a replaced meter is re-based, never charged") {
+    Rig rig;
+    rig.read(kT0, 500000);
+    rig.read(kT0 + 10 * kMinute, 500100);  // +1 kWh = 50 fen
+    CHECK(rig.balance() == 2950);
+    rig.read(kT0 + 20 * kMinute, 20);  // the new meter starts near zero
+    CHECK(rig.events("reading_quarantined") == 1);
+    CHECK(rig.balance() == 2950);
+    rig.read(kT0 + 30 * kMinute, 220);  // confirms the new meter: +2 kWh from 0.20
+    CHECK(rig.events("meter_rebased") == 1);
+    CHECK(rig.balance() == 2950 - 100);
+    CHECK(rig.balance() == rig.sum());
+}
+
+TEST_CASE("an impossible jump is quarantined and costs nothing") {
+    Rig rig;
+    rig.read(kT0, 100000);
+    // 60 kW maximum: 10 minutes allow 10 kWh; 500 kWh is a corrupt frame.
+    rig.read(kT0 + 10 * kMinute, 150000);
+    CHECK(rig.events("reading_quarantined") == 1);
+    CHECK(rig.balance() == 3000);
+    // The next good reading is charged from the last trusted one.
+    rig.read(kT0 + 20 * kMinute, 100200);
+    CHECK(rig.balance() == 3000 - 100);
+    CHECK(rig.events("meter_rebased") == 0);
+}
+
+TEST_CASE("readings stamped by an unset or backwards clock are quarantined") {
+    Rig rig;
+    rig.read(kT0, 100000);
+    rig.read(1'000'000, 100100);           // 1970: the clock is unset
+    rig.read(kT0 - 10 * kMinute, 100100);  // before the last charged reading
+    CHECK(rig.events("reading_quarantined") == 2);
+    CHECK(rig.balance() == 3000);
+}
+
+TEST_CASE("warnings fire once per crossing, in both directions; supply is cut and restored") {
+    Rig rig;
+    rig.read(kT0, 0);
+    rig.read(kT0 + 60 * kMinute, 2000);  // 20 kWh = 1000 fen → 2000: at the threshold
+    CHECK(rig.events("low_balance") == 1);
+    rig.read(kT0 + 120 * kMinute, 2100);  // 1950
+    CHECK(rig.events("low_balance") == 1);
+    rig.read(kT0 + 180 * kMinute, 6000);  // 39 kWh = 1950 fen → 0: crosses 500, exhausted
+    CHECK(rig.events("low_balance") == 2);
+    CHECK(rig.events("credit_exhausted") == 1);
+    CHECK(rig.desired() == "off");
+    CHECK(rig.tables->supply("E")->value().reason == "credit_exhausted");
+    rig.in_tx([&](auto& tx) -> ecmgw::Result {
+        auto r = rig.engine->topup(tx, "A", 50, "wx-1", kT0 + 200 * kMinute);
+        REQUIRE(r.has_value());
+        return {};
+    });
+    // 50 fen is not above the restore threshold of 100.
+    CHECK(rig.desired() == "off");
+    CHECK(rig.tables->supply("E")->value().reason == "awaiting_restore");
+    rig.in_tx([&](auto& tx) -> ecmgw::Result {
+        REQUIRE(rig.engine->topup(tx, "A", 5000, "wx-2", kT0 + 201 * kMinute).has_value());
+        return {};
+    });
+    CHECK(rig.desired() == "on");
+    CHECK(rig.events("balance_recovered") == 2);
+    CHECK(rig.balance() == rig.sum());
+}
+
+TEST_CASE("a top-up applies at most once; bad top-ups are refused and change nothing") {
+    Rig rig;
+    rig.in_tx([&](auto& tx) -> ecmgw::Result {
+        REQUIRE(rig.engine->topup(tx, "A", 1000, "wx-9", kT0).has_value());
+        auto again = rig.engine->topup(tx, "A", 1000, "wx-9", kT0);
+        REQUIRE_FALSE(again.has_value());
+        CHECK(again.error().reason.find("duplicate") != std::string::npos);
+        auto unknown = rig.engine->topup(tx, "nobody", 1000, "wx-10", kT0);
+        REQUIRE_FALSE(unknown.has_value());
+        CHECK(unknown.error().reason == "unknown account nobody");
+        CHECK_FALSE(rig.engine->topup(tx, "A", -5, "wx-11", kT0).has_value());
+        return {};
+    });
+    CHECK(rig.balance() == 4000);
+    CHECK(rig.balance() == rig.sum());
+}
+
+TEST_CASE("keep-power and friendly periods keep supply on; forcing overrides credit") {
+    SUBCASE("keep power") {
+        Rig rig;
+        rig.in_tx([&](auto& tx) -> ecmgw::Result {
+            REQUIRE(rig.engine->set_keep_power(tx, "A", true, kT0).has_value());
+            return {};
+        });
+        rig.read(kT0, 0);
+        rig.read(kT0 + 600 * kMinute, 10000);  // 100 kWh = 5000 fen: -2000
+        CHECK(rig.balance() == -2000);
+        CHECK(rig.desired() == "on");
+        CHECK(rig.tables->supply("E")->value().reason == "keep_power");
+    }
+    SUBCASE("a friendly night defers the cut until it ends") {
+        Rig rig("\n[prepaid]\nfriendly_hours = [\"22:00-06:00\"]\n");
+        // kT0 is 08:00 in Shanghai; 14 h later is 22:00 local.
+        const std::int64_t night = kT0 + 14 * 60 * kMinute + 30 * kMinute;
+        rig.read(night - 60 * kMinute, 0);
+        rig.read(night, 6000);  // 60 kWh = 3000 fen: exhausted at 22:30 local
+        CHECK(rig.desired() == "on");
+        CHECK(rig.tables->supply("E")->value().reason == "friendly_period");
+        rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, night + 60 * kMinute); });
+        CHECK(rig.desired() == "on");
+        rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, night + 8 * 60 * kMinute); });
+        CHECK(rig.desired() == "off");  // 06:30: the night is over
+    }
+    SUBCASE("forced off and on") {
+        Rig rig;
+        rig.in_tx([&](auto& tx) -> ecmgw::Result {
+            REQUIRE(rig.engine->force_supply(tx, "E", ecmgw::prepaid::Force::Off, "test", kT0)
+                        .has_value());
+            return {};
+        });
+        CHECK(rig.desired() == "off");
+        CHECK(rig.tables->supply("E")->value().reason == "forced_off");
+        rig.in_tx([&](auto& tx) -> ecmgw::Result {
+            REQUIRE(rig.engine->force_supply(tx, "E", ecmgw::prepaid::Force::None, "test", kT0)
+                        .has_value());
+            return {};
+        });
+        CHECK(rig.desired() == "on");  // credit is fine
+    }
+}
+
+TEST_CASE("random readings, top-ups and rollbacks keep every invariant") {
+    Rig rig;
+    std::mt19937_64 rng(7);
+    std::int64_t reg = 100000;
+    std::int64_t ts = kT0;
+    std::int64_t committed_reg = reg;
+    int topups = 0;
+    for (int i = 0; i < 400; ++i) {
+        auto tx = rig.store->begin();
+        REQUIRE(tx.has_value());
+        const int n = 1 + static_cast<int>(rng() % 5);
+        std::int64_t batch_reg = reg, batch_ts = ts;
+        for (int k = 0; k < n; ++k) {
+            batch_ts += kMinute * static_cast<std::int64_t>(1 + rng() % 30);
+            if (rng() % 20 == 0) {
+                // Noise: a corrupt value now and then.
+                REQUIRE(
+                    rig.engine
+                        ->on_reading(
+                            *tx, Reading{"E", batch_ts, "energy_kwh",
+                                         Decimal{static_cast<std::int64_t>(rng() % 1000000), 2}})
+                        .has_value());
+            } else {
+                batch_reg += static_cast<std::int64_t>(rng() % 50);
+                REQUIRE(rig.engine
+                            ->on_reading(
+                                *tx, Reading{"E", batch_ts, "energy_kwh", Decimal{batch_reg, 2}})
+                            .has_value());
+            }
+            if (rng() % 10 == 0) {
+                const std::string txn = "t" + std::to_string(rng() % 40);  // repeats on purpose
+                (void)rig.engine->topup(*tx, "A", 1 + static_cast<std::int64_t>(rng() % 3000), txn,
+                                        batch_ts);
+                ++topups;
+            }
+        }
+        if (rng() % 5 == 0) continue;  // rolled back
+        REQUIRE(tx->commit().has_value());
+        reg = batch_reg;
+        ts = batch_ts;
+        committed_reg = reg;
+    }
+    CHECK(rig.balance() == rig.sum());
+    auto ledger = *rig.tables->ledger("A", 0);
+    std::set<std::string> keys;
+    for (const auto& e : ledger) CHECK(keys.insert(e.idem_key).second);
+    CHECK(topups > 0);
+    (void)committed_reg;
+}
