@@ -37,8 +37,14 @@ constexpr std::array<std::string_view, 7> kRootKeys{"gateway", "cloud",   "bus",
                                                     "tariff",  "account", "prepaid"};
 constexpr std::array<std::string_view, 4> kGatewayKeys{"id", "data_dir", "timezone",
                                                        "profiles_dir"};
-constexpr std::array<std::string_view, 6> kCloudKeys{
-    "uri", "topic_prefix", "client_id", "keepalive_s", "batch_max_records", "batch_max_delay_ms"};
+constexpr std::array<std::string_view, 8> kCloudKeys{"uri",
+                                                     "topic_prefix",
+                                                     "client_id",
+                                                     "keepalive_s",
+                                                     "batch_max_records",
+                                                     "batch_max_delay_ms",
+                                                     "command_key_file",
+                                                     "command_max_age_s"};
 constexpr std::array<std::string_view, 15> kBusKeys{"name",
                                                     "device",
                                                     "baud",
@@ -433,6 +439,17 @@ class Parser {
         s.integer("keepalive_s", cloud.keepalive_s, {5, 3600, "s"});
         s.integer("batch_max_records", cloud.batch_max_records, {1, 10000, "records"});
         s.integer("batch_max_delay_ms", cloud.batch_max_delay_ms, {0, 60000, "ms"});
+        if (const auto* key = s.string("command_key_file")) {
+            if (key->get().empty()) {
+                s.error("command_key_file", *key,
+                        "found \"\"; expected the path of the file holding this gateway's "
+                        "command key, or leave the key out to refuse every command");
+            } else {
+                const std::filesystem::path path(key->get());
+                cloud.command_key_file = path.is_absolute() ? path : base_dir_ / path;
+            }
+        }
+        s.integer("command_max_age_s", cloud.command_max_age_s, {10, 86400, "s"});
     }
 
     // Each element of [[bus]] / [[meter]] must be a table; calls `read` on each.

@@ -12,11 +12,13 @@
 
 #include "bus/bus_poller.hpp"
 #include "bus/driver_factory.hpp"
+#include "core/command_handler.hpp"
 #include "core/ingest.hpp"
 #include "core/prepaid_core.hpp"
 #include "ecmgw/store/store.hpp"
 #include "platform/service_notify.hpp"
 #include "platform/wall_clock.hpp"
+#include "uplink/command_auth.hpp"
 #include "uplink/mqtt_uplink.hpp"
 
 namespace ecmgw::app {
@@ -44,6 +46,7 @@ struct Components {
     std::unique_ptr<core::Ingest> ingest;
     std::vector<std::unique_ptr<bus::BusPoller>> pollers;
     std::unique_ptr<core::PrepaidCore> prepaid;
+    std::unique_ptr<core::CommandHandler> commands;
 
     bool alive() const {
         const auto oldest = Clock::now() - kStuckAfter;
@@ -112,6 +115,22 @@ Expected<Components> build(const config::Config& cfg) {
     if (auto r = c.prepaid->start(platform::wall_ms()); !r)
         return fail("prepaid: " + r.error().message);
     c.ingest->set_hooks(c.prepaid.get());
+
+    // Without a key every command is refused, so the daemon does not listen at all.
+    if (!cfg.cloud.command_key_file.empty()) {
+        auto key = uplink::read_command_key(cfg.cloud.command_key_file);
+        if (!key) return fail("[cloud] command_key_file: " + key.error().message);
+        uplink::VerifyOptions options;
+        options.window_ms = static_cast<std::int64_t>(cfg.cloud.command_max_age_s) * 1000;
+        c.commands =
+            std::make_unique<core::CommandHandler>(*c.prepaid, *c.store, std::move(*key), options);
+        c.uplink->set_command_receiver(
+            [ingest = c.ingest.get(), handler = c.commands.get()](std::string payload) {
+                ingest->post([handler, payload = std::move(payload)] {
+                    handler->handle(payload, platform::wall_ms());
+                });
+            });
+    }
     return c;
 }
 

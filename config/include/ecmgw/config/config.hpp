@@ -34,6 +34,12 @@ struct CloudConfig {
     int keepalive_s = 30;           // 5..3600
     int batch_max_records = 200;    // 1..10000 records per MQTT message
     int batch_max_delay_ms = 1000;  // 0..60000: how long a part batch waits
+    // The per-gateway key that signs downlink commands (HMAC-SHA256): the file's
+    // content without surrounding whitespace. Unset: every command is refused. A
+    // relative path is resolved against the config file's directory.
+    std::filesystem::path command_key_file;
+    // Commands issued longer ago (or further ahead) than this are refused, 10..86400.
+    int command_max_age_s = 300;
 };
 
 // How the gateway reaches a bus: a local serial port, or a serial-to-Ethernet server.
