@@ -677,8 +677,14 @@ Result PrepaidEngine::observe_switch(store::Transaction& tx, const std::string& 
                      now_ms);
     }
     if (row.observed == row.desired) {
-        return event(tx, row.desired == "off" ? "supply_cut" : "supply_restored", meter, account,
-                     {{"reason", row.reason}, {"previous", before}}, now_ms);
+        // Only a change is a cut or a restore; re-asserting the state the meter was
+        // already in (after a restart, or a repeated force) is a confirmation.
+        const char* type = before != row.desired && before != "unknown"
+                               ? (row.desired == "off" ? "supply_cut" : "supply_restored")
+                               : "supply_confirmed";
+        return event(tx, type, meter, account,
+                     {{"state", row.desired}, {"reason", row.reason}, {"previous", before}},
+                     now_ms);
     }
     return event(tx, "supply_mismatch", meter, account,
                  {{"desired", row.desired}, {"observed", row.observed}, {"attempt", row.attempts}},

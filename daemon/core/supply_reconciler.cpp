@@ -31,7 +31,9 @@ void SupplyReconciler::assert_all() {
         spdlog::error("supply: {}", rows.error().message);
         return;
     }
-    for (const auto& r : *rows) to_assert_.insert(r.meter);
+    // A meter already being switched is being asserted.
+    for (const auto& r : *rows)
+        if (in_flight_.count(r.meter) == 0) to_assert_.insert(r.meter);
 }
 
 void SupplyReconciler::wake(const std::vector<std::string>& meters) {

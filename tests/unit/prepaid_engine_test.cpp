@@ -9,6 +9,8 @@
 #include <random>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "core/prepaid_engine.hpp"
 #include "ecmgw/config/config.hpp"
 #include "ecmgw/store/prepaid_tables.hpp"
@@ -90,9 +92,10 @@ struct Rig {
         REQUIRE(tx->commit().has_value());
     }
     void read(std::int64_t ts, std::int64_t hundredths_kwh, const char* meter = "E") {
-        in_tx([&](auto& tx) {
-            return engine->on_reading(tx,
-                                      Reading{meter, ts, "energy_kwh", Decimal{hundredths_kwh, 2}});
+        in_tx([&](auto& tx) -> ecmgw::Result {
+            const Reading r{meter, ts, "energy_kwh", Decimal{hundredths_kwh, 2}};
+            if (auto ok = tx.insert_reading(r); !ok) return ok;
+            return engine->on_reading(tx, r);
         });
     }
     std::int64_t balance(const char* a = "A") { return tables->account(a)->value().balance_fen; }
@@ -315,4 +318,53 @@ TEST_CASE("random readings, top-ups and rollbacks keep every invariant") {
     for (const auto& e : ledger) CHECK(keys.insert(e.idem_key).second);
     CHECK(topups > 0);
     (void)committed_reg;
+}
+
+namespace {
+std::vector<nlohmann::json> summaries(Store& store) {
+    std::vector<nlohmann::json> out;
+    auto records = store.peek_outbox(0, 100000, 1u << 30);
+    REQUIRE(records.has_value());
+    for (const auto& r : *records)
+        if (r.kind == "summary") out.push_back(nlohmann::json::parse(r.body));
+    return out;
+}
+}  // namespace
+
+TEST_CASE("daily summaries: each local day once, split at midnight, late days marked as a gap") {
+    Rig rig;
+    // kT0 is 08:00 local (UTC+8) on 2026-11-30. The first tick only marks where
+    // summaries start: the next local midnight.
+    rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, kT0); });
+    CHECK(summaries(*rig.store).empty());
+    const std::int64_t midnight = kT0 + 16 * 60 * kMinute;  // 2026-12-01 00:00 local
+    rig.read(midnight + 60 * kMinute, 100000);              // 01:00
+    rig.read(midnight + 23 * 60 * kMinute, 101100);         // 23:00: 11 kWh on Dec 1
+    rig.read(midnight + 25 * 60 * kMinute, 101300);         // 01:00 Dec 2: 2 kWh, half each day
+    rig.in_tx(
+        [&](auto& tx) { return rig.engine->tick(tx, midnight + 24 * 60 * kMinute + kMinute); });
+    // Dec 1 is due: 11 kWh, plus the half of the 23:00-01:00 interval before midnight.
+    auto all = summaries(*rig.store);
+    REQUIRE(all.size() == 2);  // meter + account
+    CHECK(all[0]["day"] == "2026-12-01");
+    CHECK(all[0]["scope"] == "meter");
+    CHECK(all[0]["consumption"] == "12.000000");
+    CHECK(all[0]["cost_fen"] == 600);
+    CHECK(all[0]["closing_register"] == "1011.00");  // the last reading before midnight
+    CHECK(all[0]["gap"] == false);
+    CHECK(all[1]["scope"] == "account");
+    CHECK(all[1]["closing_balance_fen"] == rig.balance());
+    // Ticking again writes nothing new; a day summarised hours late is a gap.
+    rig.in_tx(
+        [&](auto& tx) { return rig.engine->tick(tx, midnight + 24 * 60 * kMinute + 2 * kMinute); });
+    CHECK(summaries(*rig.store).size() == 2);
+    rig.in_tx([&](auto& tx) {
+        return rig.engine->tick(tx, midnight + 48 * 60 * kMinute + 5 * 60 * kMinute);
+    });
+    auto later = summaries(*rig.store);
+    REQUIRE(later.size() == 4);
+    CHECK(later[2]["day"] == "2026-12-02");
+    CHECK(later[2]["consumption"] == "1.000000");
+    CHECK(later[2]["gap"] == true);
+    CHECK_FALSE(later[3].contains("closing_balance_fen"));
 }
