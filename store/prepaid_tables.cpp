@@ -33,6 +33,7 @@ enum class P : std::size_t {
     DailyUsage,
     CommandSeen,
     Value,
+    LedgerBalanceAfter,
     Count_,
 };
 
@@ -40,18 +41,21 @@ constexpr std::array<const char*, static_cast<std::size_t>(P::Count_)> kSql = {
     "INSERT INTO accounts (id, created_ms) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
     // The balance the row leads to is computed here, under the transaction's write
     // lock, and checked again by the ledger_states_its_balance trigger. A cause
-    // applied before yields no row (ON CONFLICT DO NOTHING).
+    // applied before inserts nothing (ON CONFLICT DO NOTHING). No RETURNING: SQLite
+    // gathers its rows in a temporary table, which costs more than reading the one
+    // new row back by its id (LedgerBalanceAfter).
     "INSERT INTO ledger (account, ts_ms, kind, amount_fen, balance_after_fen, idem_key, meter,"
     " detail) SELECT ?1, ?2, ?3, ?4, balance_fen + ?4, ?5, ?6, ?7 FROM accounts WHERE id = ?1"
-    " ON CONFLICT (idem_key) DO NOTHING RETURNING id, balance_after_fen",
+    " ON CONFLICT (idem_key) DO NOTHING",
     "UPDATE accounts SET emergency_active = ?2, keep_power = ?3, warn_level = ?4 WHERE id = ?1",
     "INSERT INTO meter_rating (meter, account, last_register, last_ts_ms, remainder_pico,"
-    " cycle_key, cycle_consumed_micro, suspect_register, suspect_ts_ms)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (meter) DO UPDATE SET"
+    " cycle_key, cycle_consumed_micro, suspect_register, suspect_ts_ms, last_periods)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (meter) DO UPDATE SET"
     " account = excluded.account, last_register = excluded.last_register,"
     " last_ts_ms = excluded.last_ts_ms, remainder_pico = excluded.remainder_pico,"
     " cycle_key = excluded.cycle_key, cycle_consumed_micro = excluded.cycle_consumed_micro,"
-    " suspect_register = excluded.suspect_register, suspect_ts_ms = excluded.suspect_ts_ms",
+    " suspect_register = excluded.suspect_register, suspect_ts_ms = excluded.suspect_ts_ms,"
+    " last_periods = excluded.last_periods",
     "INSERT INTO supply (meter, desired, reason, desired_ms, force, observed, observed_ms,"
     " last_switch_ms, switch_day, switches_today, attempts)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (meter) DO UPDATE SET"
@@ -72,7 +76,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(P::Count_)> kSql = {
     " WHERE id = ?1",
     "SELECT id, balance_fen, emergency_active, keep_power, warn_level FROM accounts ORDER BY id",
     "SELECT meter, account, last_register, last_ts_ms, remainder_pico, cycle_key,"
-    " cycle_consumed_micro, suspect_register, suspect_ts_ms FROM meter_rating WHERE meter = ?1",
+    " cycle_consumed_micro, suspect_register, suspect_ts_ms, coalesce(last_periods, '')"
+    " FROM meter_rating WHERE meter = ?1",
     "SELECT meter, desired, reason, desired_ms, force, observed, observed_ms, last_switch_ms,"
     " switch_day, switches_today, attempts FROM supply WHERE meter = ?1",
     "SELECT meter, desired, reason, desired_ms, force, observed, observed_ms, last_switch_ms,"
@@ -89,6 +94,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(P::Count_)> kSql = {
     " WHERE meter = ?1 AND day = ?2 ORDER BY period",
     "SELECT count(*) FROM applied_commands WHERE id = ?1",
     "SELECT value FROM core_state WHERE name = ?1",
+    "SELECT balance_after_fen FROM ledger WHERE id = ?1",
 };
 
 struct PrepaidStatements : StatementCache<P, kSql.size()> {
@@ -203,9 +209,9 @@ Expected<std::optional<LedgerEntry>> PrepaidTables::append_ledger(const LedgerEn
         .bind(5, e.idem_key)
         .bind(6, nonempty(e.meter))
         .bind(7, e.detail.empty() ? std::string_view("{}") : std::string_view(e.detail));
-    auto row = stmt.next();
-    if (!row) return unexpected(row.error());
-    if (!*row) {
+    if (auto r = stmt.run(); !r) return unexpected(r.error());
+    // Rows the INSERT itself added (not its triggers'): 0 or 1.
+    if (sqlite3_changes(store_.handle()) == 0) {
         // Either the cause was applied before, or the account does not exist.
         auto seen = account(e.account);
         if (!seen) return unexpected(seen.error());
@@ -215,11 +221,15 @@ Expected<std::optional<LedgerEntry>> PrepaidTables::append_ledger(const LedgerEn
         return std::optional<LedgerEntry>{};
     }
     LedgerEntry stored = e;
-    stored.id = stmt.int64(0);
-    stored.balance_after_fen = stmt.int64(1);
-    // RETURNING yields the row before the statement finishes: step to the end so
-    // that the insert (and its triggers) complete before the statement is reset.
-    if (auto done = stmt.next(); !done) return unexpected(done.error());
+    stored.id = sqlite3_last_insert_rowid(store_.handle());
+    auto back = stmts_->use(P::LedgerBalanceAfter, "append_ledger");
+    back.bind(1, stored.id);
+    auto row = back.next();
+    if (!row) return unexpected(row.error());
+    if (!*row)
+        return fail("store: append_ledger: the new row " + std::to_string(stored.id) + " (" +
+                    e.idem_key + ") cannot be read back");
+    stored.balance_after_fen = back.int64(0);
     return std::optional<LedgerEntry>{std::move(stored)};
 }
 
@@ -258,6 +268,10 @@ Result PrepaidTables::put_meter_rating(const MeterRatingRow& r) {
     else
         stmt.bind_null(8);
     stmt.bind(9, suspect_ts);
+    if (r.last_periods.empty())
+        stmt.bind_null(10);
+    else
+        stmt.bind(10, std::string_view(r.last_periods));
     return stmt.run();
 }
 
@@ -353,6 +367,7 @@ Expected<std::optional<MeterRatingRow>> PrepaidTables::meter_rating(std::string_
         r.suspect_register = *suspect;
         r.suspect_ts_ms = stmt.int64(8);
     }
+    r.last_periods = stmt.text(9);
     return std::optional<MeterRatingRow>{std::move(r)};
 }
 

@@ -119,7 +119,10 @@ CREATE TABLE meter_rating (
     cycle_key            INTEGER NOT NULL,
     cycle_consumed_micro INTEGER NOT NULL CHECK (cycle_consumed_micro >= 0),
     suspect_register     TEXT,
-    suspect_ts_ms        INTEGER
+    suspect_ts_ms        INTEGER,
+    -- The meter's own time-of-use registers at last_ts_ms ("sharp,peak,flat,valley"),
+    -- when it reads them: the next interval is split by their movement.
+    last_periods         TEXT
 );
 -- A reading interval is charged at most once (invariant 2): the charged-up-to time
 -- only moves forward.

@@ -323,10 +323,9 @@ Expected<std::vector<Reading>> Store::query_readings(std::string_view meter, std
     return collect_readings(stmt);
 }
 
-Expected<std::optional<Reading>> Store::latest_reading(std::string_view meter,
-                                                       std::string_view quantity) {
-    auto stmt = stmts_->use(Q::LatestReading, "latest_reading");
-    stmt.bind(1, meter).bind(2, quantity);
+namespace {
+// Steps a query that yields at most one reading.
+Expected<std::optional<Reading>> optional_reading(detail::Stmt& stmt) {
     auto row = stmt.next();
     if (!row) return unexpected(row.error());
     if (!*row) return std::optional<Reading>{};
@@ -334,18 +333,21 @@ Expected<std::optional<Reading>> Store::latest_reading(std::string_view meter,
     if (!reading) return unexpected(reading.error());
     return std::optional<Reading>{std::move(*reading)};
 }
+}  // namespace
+
+Expected<std::optional<Reading>> Store::latest_reading(std::string_view meter,
+                                                       std::string_view quantity) {
+    auto stmt = stmts_->use(Q::LatestReading, "latest_reading");
+    stmt.bind(1, meter).bind(2, quantity);
+    return optional_reading(stmt);
+}
 
 Expected<std::optional<Reading>> Store::reading_before(std::string_view meter,
                                                        std::string_view quantity,
                                                        std::int64_t before_ms) {
     auto stmt = stmts_->use(Q::ReadingBefore, "reading_before");
     stmt.bind(1, meter).bind(2, quantity).bind(3, before_ms);
-    auto row = stmt.next();
-    if (!row) return unexpected(row.error());
-    if (!*row) return std::optional<Reading>{};
-    auto reading = reading_from_row(stmt);
-    if (!reading) return unexpected(reading.error());
-    return std::optional<Reading>{std::move(*reading)};
+    return optional_reading(stmt);
 }
 
 Expected<std::int64_t> Store::reading_count() {

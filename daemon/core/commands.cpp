@@ -17,18 +17,7 @@ constexpr std::array<std::string_view, 3> kCommonFields{"id", "issued_at", "type
 constexpr std::string_view kIdentifierRule =
     "1 to 64 characters, each a letter A-Z/a-z, a digit, '-' or '_'";
 
-// Text from the body, quoted for a reason: at most 64 bytes, printable ASCII only.
-std::string quote_text(std::string_view s) {
-    constexpr std::size_t kMax = 64;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
-        const char c = s[i];
-        out += (c >= 0x20 && c <= 0x7e) ? c : '?';
-    }
-    if (s.size() > kMax) out += "...";
-    out += '"';
-    return out;
-}
+using uplink::quote_text;
 
 std::string join(const std::vector<std::string_view>& names) {
     std::string out;

@@ -16,6 +16,8 @@ constexpr const char* kFromKey = "summaries_from_ms";  // start of the first day
 // A summary written later than this after its day ended was not written at
 // midnight: the gateway was down (or its clock jumped) across the day's end.
 constexpr std::int64_t kLateAfterMs = 3'600'000;
+// How long a day's summary waits for meters that have not been read since its end.
+constexpr std::int64_t kWaitForMetersMs = 6 * 3'600'000;
 
 std::string date_text(int key) {
     return fmt::format("{:04d}-{:02d}-{:02d}", key / 10000, key / 100 % 100, key % 100);
@@ -42,6 +44,18 @@ Result write_daily_summaries(store::Transaction& tx, store::Store& store, Prepai
     while (true) {
         const std::int64_t day_end = calendar.next_day_start_ms(day_start);
         if (day_end > now_ms) break;
+        // Wait until every charged meter was charged past the day's end (a restart
+        // after a gap reads them within seconds), but not for ever for a dead one.
+        if (now_ms - day_end < kWaitForMetersMs) {
+            bool all_past = true;
+            for (const auto& m : cfg.meters) {
+                if (engine.charged(m.id) == nullptr) continue;
+                auto rating = tables.meter_rating(m.id);
+                if (!rating) return unexpected(rating.error());
+                if (*rating && (*rating)->last_ts_ms < day_end) all_past = false;
+            }
+            if (!all_past) break;
+        }
         const int day = calendar.local(day_start).date_key();
         const bool gap = now_ms - day_end > kLateAfterMs;
         std::map<std::string, std::int64_t> account_cost;

@@ -126,9 +126,11 @@ void Ingest::run() {
             if (stopping_) return;
             continue;
         }
+        // A command (a job) ends the gathering: a top-up must not wait for readings.
         const auto gather_until = Clock::now() + commit_delay_;
-        ready_.wait_until(lock, gather_until,
-                          [&] { return stopping_ || queue_.size() >= max_batch_; });
+        ready_.wait_until(lock, gather_until, [&] {
+            return stopping_ || queue_.size() >= max_batch_ || !jobs_.empty();
+        });
         const std::size_t n = std::min(queue_.size(), max_batch_);
         std::vector<store::Reading> batch(
             std::make_move_iterator(queue_.begin()),

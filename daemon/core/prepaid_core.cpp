@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "core/local_calendar.hpp"
 #include "platform/wall_clock.hpp"
 
@@ -54,8 +56,31 @@ Result PrepaidCore::start(std::int64_t now_ms) {
 }
 
 Result PrepaidCore::on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) {
+    // A meter's time-of-use registers come in the same turn (same meter and time)
+    // as its billing register.
+    std::map<std::pair<std::string, std::int64_t>, std::map<std::string, Decimal>> turns;
     for (const auto& r : batch) {
-        if (auto ok = engine_->on_reading(tx, r); !ok) {
+        const ChargedMeter* cm = engine_->charged(r.meter);
+        if (cm != nullptr && r.quantity != cm->quantity &&
+            r.quantity.find("_t") != std::string::npos)
+            turns[{r.meter, r.ts_ms}].emplace(r.quantity, r.value);
+    }
+    for (const auto& r : batch) {
+        const PeriodRegisters* periods = nullptr;
+        PeriodRegisters found;
+        const ChargedMeter* cm = engine_->charged(r.meter);
+        if (cm != nullptr && r.quantity == cm->quantity) {
+            auto turn = turns.find({r.meter, r.ts_ms});
+            if (turn != turns.end()) {
+                const auto names = period_quantities(cm->quantity);
+                for (std::size_t i = 0; i < names.size(); ++i) {
+                    auto it = turn->second.find(names[i]);
+                    if (it != turn->second.end()) found[i] = it->second;
+                }
+                periods = &found;
+            }
+        }
+        if (auto ok = engine_->on_reading(tx, r, periods); !ok) {
             engine_->take_changed_supply();
             return ok;
         }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/daily_summary.hpp"
 #include "core/outbox_format.hpp"
@@ -62,18 +63,208 @@ bool near_rollover(const Decimal& last) {
     return whole >= top - top / 10 && top >= 1000;
 }
 
-json ledger_json(const store::LedgerEntry& e) {
-    json j = {
-        {"id", e.id},         {"account", e.account},       {"ts", rfc3339_utc(e.ts_ms)},
-        {"kind", e.kind},     {"amount_fen", e.amount_fen}, {"balance_fen", e.balance_after_fen},
-        {"cause", e.idem_key}};
-    if (!e.meter.empty()) j["meter"] = e.meter;
-    auto detail = json::parse(e.detail, nullptr, false);
-    if (!detail.is_discarded() && !detail.empty()) j["detail"] = std::move(detail);
-    return j;
+// The ledger and charge texts below are written by hand, on the path of every
+// charge, rather than built as json objects and dumped: the bytes are the same as
+// json's dump (keys in its order, which sorts them; strings escaped as it does).
+
+// `s` as a JSON string, exactly as json(s).dump() writes it.
+void append_json_string(std::string& out, std::string_view s) {
+    const bool plain = std::all_of(
+        s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
+    if (!plain) {
+        out += json(std::string(s)).dump();
+        return;
+    }
+    out += '"';
+    out += s;
+    out += '"';
+}
+
+void append_key(std::string& out, std::string_view key) {
+    out += '"';
+    out += key;  // our own keys: nothing to escape
+    out += "\":";
+}
+
+// A ledger row's outbox record: {"account":…,"amount_fen":…,"balance_fen":…,"cause":…,
+// "detail":{…},"id":…,"kind":…,"meter":…,"ts":…}; no detail when it is empty, no
+// meter unless it has one. The detail is a JSON object text this engine wrote with
+// json's dump, so it goes in as it is.
+std::string ledger_text(const store::LedgerEntry& e) {
+    std::string out;
+    out.reserve(160 + e.detail.size());
+    out += '{';
+    append_key(out, "account");
+    append_json_string(out, e.account);
+    out += ',';
+    append_key(out, "amount_fen");
+    out += std::to_string(e.amount_fen);
+    out += ',';
+    append_key(out, "balance_fen");
+    out += std::to_string(e.balance_after_fen);
+    out += ',';
+    append_key(out, "cause");
+    append_json_string(out, e.idem_key);
+    if (!e.detail.empty() && e.detail != "{}") {
+        out += ',';
+        append_key(out, "detail");
+        if (e.detail.front() == '{') {
+            out += e.detail;
+        } else {  // not an object we wrote: as json would take it
+            auto detail = json::parse(e.detail, nullptr, false);
+            if (detail.is_discarded() || detail.empty()) {
+                out.resize(out.size() - std::string_view(",\"detail\":").size());
+            } else {
+                out += detail.dump();
+            }
+        }
+    }
+    out += ',';
+    append_key(out, "id");
+    out += std::to_string(e.id);
+    out += ',';
+    append_key(out, "kind");
+    append_json_string(out, e.kind);
+    if (!e.meter.empty()) {
+        out += ',';
+        append_key(out, "meter");
+        append_json_string(out, e.meter);
+    }
+    out += ',';
+    append_key(out, "ts");
+    append_json_string(out, rfc3339_utc(e.ts_ms));
+    out += '}';
+    return out;
+}
+
+// A charge's ledger detail: {"consumption":…,"end_register":…,"from":…,"lines":[{
+// "consumption":…,"day":…,"period":…,"price":…,"tier":…},…],"split":…,
+// "start_register":…,"tariff":…,"to":…}.
+std::string charge_detail(const prepaid::Charge& charge, const std::string& tariff,
+                          std::int64_t from_ms, std::int64_t to_ms, const Decimal& start,
+                          const Decimal& end, std::string_view split) {
+    std::string out;
+    out.reserve(200 + 110 * charge.lines.size());
+    out += '{';
+    append_key(out, "consumption");
+    append_json_string(out, Decimal{charge.consumption_micro, 6}.to_string());
+    out += ',';
+    append_key(out, "end_register");
+    append_json_string(out, end.to_string());
+    out += ',';
+    append_key(out, "from");
+    append_json_string(out, rfc3339_utc(from_ms));
+    out += ',';
+    append_key(out, "lines");
+    out += '[';
+    for (std::size_t i = 0; i < charge.lines.size(); ++i) {
+        const auto& l = charge.lines[i];
+        if (i > 0) out += ',';
+        out += '{';
+        append_key(out, "consumption");
+        append_json_string(out, Decimal{l.consumption_micro, 6}.to_string());
+        out += ',';
+        append_key(out, "day");
+        out += std::to_string(l.date_key);
+        out += ',';
+        append_key(out, "period");
+        append_json_string(out, prepaid::period_name(l.period));
+        out += ',';
+        append_key(out, "price");
+        append_json_string(out, l.price.to_string());
+        out += ',';
+        append_key(out, "tier");
+        out += std::to_string(l.tier + 1);
+        out += '}';
+    }
+    out += ']';
+    out += ',';
+    append_key(out, "split");
+    append_json_string(out, split);
+    out += ',';
+    append_key(out, "start_register");
+    append_json_string(out, start.to_string());
+    out += ',';
+    append_key(out, "tariff");
+    append_json_string(out, tariff);
+    out += ',';
+    append_key(out, "to");
+    append_json_string(out, rfc3339_utc(to_ms));
+    out += '}';
+    return out;
+}
+
+// "sharp,peak,flat,valley" registers, all four present, or "".
+std::string periods_text(const PeriodRegisters* periods) {
+    if (periods == nullptr) return {};
+    std::string out;
+    for (const auto& p : *periods) {
+        if (!p) return {};
+        if (!out.empty()) out += ',';
+        out += p->to_string();
+    }
+    return out;
+}
+
+// The micro-unit movement of each period register between two texts, when it is
+// believable: every register moved forward and together they moved what the total
+// register moved, give or take one step of each register's last digit.
+std::optional<std::array<std::int64_t, prepaid::kPeriodCount>> period_movement(
+    const std::string& before, const std::string& after, std::int64_t total_micro,
+    std::int64_t step_micro) {
+    if (before.empty() || after.empty()) return std::nullopt;
+    auto split = [](const std::string& text) {
+        std::vector<std::int64_t> out;
+        std::size_t start = 0;
+        while (start <= text.size()) {
+            const auto comma = text.find(',', start);
+            const auto part =
+                text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            const auto dot = part.find('.');
+            Decimal d{0, 0};
+            std::int64_t mantissa = 0;
+            bool ok = !part.empty();
+            for (char c : part)
+                if (c != '.' && (c < '0' || c > '9')) ok = false;
+            if (!ok) return std::vector<std::int64_t>{};
+            for (char c : part)
+                if (c != '.') mantissa = mantissa * 10 + (c - '0');
+            d.mantissa = mantissa;
+            d.scale =
+                static_cast<std::uint8_t>(dot == std::string::npos ? 0 : part.size() - dot - 1);
+            auto micro = prepaid::to_micro_units(d);
+            if (!micro) return std::vector<std::int64_t>{};
+            out.push_back(*micro);
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+        return out;
+    };
+    const auto a = split(before);
+    const auto b = split(after);
+    if (a.size() != prepaid::kPeriodCount || b.size() != prepaid::kPeriodCount) return std::nullopt;
+    std::array<std::int64_t, prepaid::kPeriodCount> moved{};
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < prepaid::kPeriodCount; ++i) {
+        moved[i] = b[i] - a[i];
+        if (moved[i] < 0) return std::nullopt;
+        sum += moved[i];
+    }
+    const std::int64_t slack = step_micro * static_cast<std::int64_t>(prepaid::kPeriodCount);
+    if (sum < total_micro - slack || sum > total_micro + slack) return std::nullopt;
+    return moved;
 }
 
 }  // namespace
+
+std::array<std::string, prepaid::kPeriodCount> period_quantities(const std::string& billing) {
+    const std::string suffix = "_kwh";
+    if (billing.size() <= suffix.size() ||
+        billing.compare(billing.size() - suffix.size(), suffix.size(), suffix) != 0)
+        return {};
+    const std::string stem = billing.substr(0, billing.size() - suffix.size());
+    return {stem + "_t1_kwh", stem + "_t2_kwh", stem + "_t3_kwh", stem + "_t4_kwh"};
+}
 
 std::string billing_quantity(const config::Config& cfg, const config::MeterConfig& meter) {
     if (meter.kind == config::MeterKind::Water) return "volume_m3";
@@ -120,6 +311,15 @@ bool PrepaidEngine::switchable(const std::string& meter) const {
 }
 
 const config::AccountConfig* PrepaidEngine::account_config(const std::string& id) const {
+    // On the path of every charge: through a switchable meter of the account (two
+    // map look-ups) rather than along the list of every configured account.
+    if (auto it = meters_of_account_.find(id); it != meters_of_account_.end()) {
+        for (const auto& meter : it->second) {
+            const ChargedMeter* cm = charged(meter);
+            if (cm != nullptr && cm->account != nullptr && cm->account->id == id)
+                return cm->account;
+        }
+    }
     return cfg_.find_account(id);
 }
 
@@ -151,7 +351,7 @@ Expected<std::optional<store::LedgerEntry>> PrepaidEngine::post(store::Transacti
     auto stored = tables_.append_ledger(entry);
     if (!stored) return unexpected(stored.error());
     if (!*stored) return std::optional<store::LedgerEntry>{};
-    if (auto seq = tx.append_outbox(kKindLedger, ledger_json(**stored).dump(), entry.ts_ms); !seq)
+    if (auto seq = tx.append_outbox(kKindLedger, ledger_text(**stored), entry.ts_ms); !seq)
         return unexpected(seq.error());
     return stored;
 }
@@ -180,10 +380,10 @@ Result PrepaidEngine::start(store::Transaction& tx, std::int64_t now_ms) {
             if (!posted) return store_failure(posted.error());
         }
     }
-    // Standing charges start from the first start-up, never backdated.
+    // Standing charges start from the first start-up with a set clock, never backdated.
     auto through = tables_.value("fixed_charges_through_ms");
     if (!through) return store_failure(through.error());
-    if (!*through) {
+    if (!*through && now_ms >= kClockPlausibleFromMs) {
         if (auto r = tables_.set_value("fixed_charges_through_ms", now_ms); !r) return r;
     }
     for (const auto& m : cfg_.meters) {
@@ -212,7 +412,8 @@ Result PrepaidEngine::quarantine(store::Transaction& tx, const ChargedMeter& cm,
                  r.ts_ms);
 }
 
-Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& reading) {
+Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& reading,
+                                 const PeriodRegisters* periods) {
     const ChargedMeter* cm = charged(reading.meter);
     if (cm == nullptr || reading.quantity != cm->quantity) return {};
     auto loaded = tables_.meter_rating(reading.meter);
@@ -232,6 +433,7 @@ Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& r
         row.account = cm->meter->account;
         row.last_register = reading.value;
         row.last_ts_ms = reading.ts_ms;
+        row.last_periods = periods_text(periods);
         if (auto r = tables_.put_meter_rating(row); !r) return r;
         return event(tx, "charging_started", reading.meter, row.account,
                      {{"register", reading.value.to_string()}, {"quantity", reading.quantity}},
@@ -239,6 +441,15 @@ Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& r
     }
     store::MeterRatingRow row = std::move(**loaded);
     if (reading.ts_ms == row.last_ts_ms) return {};  // the same reading again
+    if (row.account != cm->meter->account) {
+        // The meter was moved to another account in the config: from now on its
+        // consumption is charged there.
+        if (auto r = event(tx, "meter_account_changed", reading.meter, cm->meter->account,
+                           {{"previous_account", row.account}}, reading.ts_ms);
+            !r)
+            return r;
+        row.account = cm->meter->account;
+    }
     if (reading.ts_ms < row.last_ts_ms) {
         return quarantine(tx, *cm, reading, "gateway_clock_went_back",
                           {{"last_charged_ts", rfc3339_utc(row.last_ts_ms)}});
@@ -265,7 +476,7 @@ Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& r
     if (!from_last) {
         row.suspect_register.reset();
         row.suspect_ts_ms = 0;
-        return charge_interval(tx, *cm, row, row.last_register, row.last_ts_ms, reading);
+        return charge_interval(tx, *cm, row, row.last_register, row.last_ts_ms, reading, periods);
     }
     if (row.suspect_register && reading.ts_ms > row.suspect_ts_ms &&
         !plausible(*row.suspect_register, row.suspect_ts_ms)) {
@@ -284,7 +495,8 @@ Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& r
             return r;
         row.suspect_register.reset();
         row.suspect_ts_ms = 0;
-        return charge_interval(tx, *cm, row, from, from_ms, reading);
+        row.last_periods.clear();  // the old meter's registers say nothing of the new one
+        return charge_interval(tx, *cm, row, from, from_ms, reading, nullptr);
     }
     row.suspect_register = reading.value;
     row.suspect_ts_ms = reading.ts_ms;
@@ -296,9 +508,22 @@ Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& r
 
 Result PrepaidEngine::charge_interval(store::Transaction& tx, const ChargedMeter& cm,
                                       store::MeterRatingRow& row, const Decimal& from_register,
-                                      std::int64_t from_ms, const store::Reading& reading) {
+                                      std::int64_t from_ms, const store::Reading& reading,
+                                      const PeriodRegisters* periods) {
+    // `from_register` may be row.last_register itself, which moves on below.
+    const Decimal start_register = from_register;
     prepaid::RatingState state{row.remainder_pico, row.cycle_key, row.cycle_consumed_micro};
     prepaid::Interval interval{from_register, reading.value, from_ms, reading.ts_ms, std::nullopt};
+    const std::string now_periods = periods_text(periods);
+    if (from_ms == row.last_ts_ms) {
+        auto total = prepaid::to_micro_units(reading.value);
+        auto start = prepaid::to_micro_units(from_register);
+        std::int64_t step = 1;
+        for (int i = reading.value.scale; i < 6; ++i) step *= 10;
+        if (total && start)
+            interval.period_micro =
+                period_movement(row.last_periods, now_periods, *total - *start, step);
+    }
     auto charge = prepaid::rate(*cm.tariff, calendar_, interval, state);
     if (!charge) {
         // Not the reading's fault but ours (a tariff we cannot apply): keep the
@@ -309,16 +534,10 @@ Result PrepaidEngine::charge_interval(store::Transaction& tx, const ChargedMeter
     }
     // Per-day usage for the daily summaries.
     std::map<std::pair<int, std::string>, std::pair<std::int64_t, std::int64_t>> usage;
-    json lines = json::array();
     for (const auto& l : charge->lines) {
         auto& u = usage[{l.date_key, prepaid::period_name(l.period)}];
         u.first += l.consumption_micro;
         u.second += l.amount_pico_yuan;
-        lines.push_back({{"day", l.date_key},
-                         {"period", prepaid::period_name(l.period)},
-                         {"tier", l.tier + 1},
-                         {"consumption", Decimal{l.consumption_micro, 6}.to_string()},
-                         {"price", l.price.to_string()}});
     }
     for (const auto& [key, sums] : usage) {
         if (auto r = tables_.add_daily_usage(
@@ -328,6 +547,7 @@ Result PrepaidEngine::charge_interval(store::Transaction& tx, const ChargedMeter
     }
     row.last_register = reading.value;
     row.last_ts_ms = reading.ts_ms;
+    row.last_periods = now_periods;
     row.remainder_pico = state.remainder_pico_yuan;
     row.cycle_key = state.cycle_key;
     row.cycle_consumed_micro = state.cycle_consumed_micro;
@@ -341,14 +561,8 @@ Result PrepaidEngine::charge_interval(store::Transaction& tx, const ChargedMeter
     e.amount_fen = -charge->fen;
     e.idem_key = "charge:" + cm.meter->id + ":" + std::to_string(from_ms);
     e.meter = cm.meter->id;
-    e.detail = json{{"tariff", cm.tariff->id},
-                    {"from", rfc3339_utc(from_ms)},
-                    {"to", rfc3339_utc(reading.ts_ms)},
-                    {"start_register", from_register.to_string()},
-                    {"end_register", reading.value.to_string()},
-                    {"consumption", Decimal{charge->consumption_micro, 6}.to_string()},
-                    {"lines", std::move(lines)}}
-                   .dump();
+    e.detail = charge_detail(*charge, cm.tariff->id, from_ms, reading.ts_ms, start_register,
+                             reading.value, interval.period_micro ? "meter_registers" : "time");
     auto posted = post(tx, e);
     if (!posted) return store_failure(posted.error());
     if (!*posted) return {};  // charged before: the UNIQUE cause kept it from happening twice
@@ -390,11 +604,21 @@ Result PrepaidEngine::balance_changed(store::Transaction& tx, const std::string&
             !r)
             return r;
     }
-    if (auto r = tables_.set_account_flags(account, emergency, a.keep_power,
-                                           prepaid::warning_level(policy, after_fen));
-        !r)
-        return r;
-    return decide_account(tx, account, ts_ms);
+    // Unchanged flags need no write (most charges change neither).
+    const int level = prepaid::warning_level(policy, after_fen);
+    if (emergency != a.emergency_active || level != a.warn_level) {
+        if (auto r = tables_.set_account_flags(account, emergency, a.keep_power, level); !r)
+            return r;
+        a.emergency_active = emergency;
+        a.warn_level = level;
+    }
+    // decide_account, with the row as it now stands rather than read again.
+    auto meters = meters_of_account_.find(account);
+    if (meters == meters_of_account_.end()) return {};
+    for (const auto& meter : meters->second) {
+        if (auto r = decide_meter(tx, meter, &a, ts_ms); !r) return r;
+    }
+    return {};
 }
 
 Result PrepaidEngine::decide_account(store::Transaction& tx, const std::string& account,
@@ -471,10 +695,17 @@ Result PrepaidEngine::decide_meter(store::Transaction& tx, const std::string& me
 Result PrepaidEngine::fixed_charges(store::Transaction& tx, std::int64_t now_ms) {
     auto through = tables_.value("fixed_charges_through_ms");
     if (!through) return store_failure(through.error());
-    const std::int64_t after = through->value_or(now_ms);
+    if (!*through) return tables_.set_value("fixed_charges_through_ms", now_ms);
+    const std::int64_t after = **through;
     if (now_ms <= after) return {};
     for (const auto& a : cfg_.accounts) {
-        for (const auto& tariff_id : a.tariffs) {
+        // The account's tariffs and those its meters use instead.
+        std::set<std::string> tariffs(a.tariffs.begin(), a.tariffs.end());
+        for (const auto& [id, cm] : charged_) {
+            (void)id;
+            if (cm.meter->account == a.id) tariffs.insert(cm.tariff->id);
+        }
+        for (const auto& tariff_id : tariffs) {
             const auto* tariff = cfg_.find_tariff(tariff_id);
             if (tariff == nullptr) continue;
             for (const auto& due : prepaid::fixed_charges_due(*tariff, calendar_, after, now_ms)) {
@@ -504,8 +735,12 @@ Result PrepaidEngine::fixed_charges(store::Transaction& tx, std::int64_t now_ms)
 }
 
 Result PrepaidEngine::tick(store::Transaction& tx, std::int64_t now_ms) {
-    if (auto r = fixed_charges(tx, now_ms); !r) return r;
-    if (auto r = write_daily_summaries(tx, store_, *this, now_ms); !r) return r;
+    // An unset clock would date standing charges and summaries in 1970, and a
+    // later correct one would then charge every day since.
+    if (now_ms >= kClockPlausibleFromMs) {
+        if (auto r = fixed_charges(tx, now_ms); !r) return r;
+        if (auto r = write_daily_summaries(tx, store_, *this, now_ms); !r) return r;
+    }
     for (const auto& [account, meters] : meters_of_account_) {
         (void)meters;
         if (auto r = decide_account(tx, account, now_ms); !r) return r;
@@ -668,7 +903,9 @@ Result PrepaidEngine::observe_switch(store::Transaction& tx, const std::string& 
         row.switches_today = history.switches_today;
     }
     const std::string before = row.observed;
-    row.observed = observed ? supply_word(*observed) : "unknown";
+    // A failed command tells nothing about the meter: keep what was last seen, so
+    // that the eventual success is reported as the cut or restore it is.
+    if (ok) row.observed = observed ? supply_word(*observed) : "unknown";
     row.observed_ms = now_ms;
     if (auto r = tables_.put_supply(row); !r) return r;
     if (!ok) {

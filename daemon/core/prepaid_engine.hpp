@@ -13,6 +13,7 @@
 // rolled-back transaction leaves nothing behind.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -44,6 +45,14 @@ struct ChargedMeter {
 // import_energy_kwh when the meter reads it, else energy_kwh.
 std::string billing_quantity(const config::Config& cfg, const config::MeterConfig& meter);
 
+// A meter's own time-of-use registers (sharp, peak, flat, valley) read together
+// with its billing register; a missing one is nullopt.
+using PeriodRegisters = std::array<std::optional<Decimal>, prepaid::kPeriodCount>;
+
+// The quantity names of the billing register's time-of-use registers:
+// energy_kwh → energy_t1_kwh … energy_t4_kwh (DL/T 645: 尖, 峰, 平, 谷); none for water.
+std::array<std::string, prepaid::kPeriodCount> period_quantities(const std::string& billing);
+
 // A rejected command or operation: the reason goes into the acknowledgement.
 struct Refusal {
     std::string reason;
@@ -59,8 +68,11 @@ class PrepaidEngine {
     // opening balance, the supply rows of switchable meters, and decides them.
     Result start(store::Transaction& tx, std::int64_t now_ms);
 
-    // In the transaction that stores `reading`.
-    Result on_reading(store::Transaction& tx, const store::Reading& reading);
+    // In the transaction that stores `reading`. `periods`: the meter's time-of-use
+    // registers read at the same moment, if it has them; the interval's split among
+    // periods then follows their movement instead of the clock.
+    Result on_reading(store::Transaction& tx, const store::Reading& reading,
+                      const PeriodRegisters* periods = nullptr);
 
     // Periodically, in its own transaction: supply decisions that depend on time
     // (a friendly period ending), standing charges that fell due, daily summaries.
@@ -111,7 +123,8 @@ class PrepaidEngine {
   private:
     Result charge_interval(store::Transaction& tx, const ChargedMeter& cm,
                            store::MeterRatingRow& row, const Decimal& from_register,
-                           std::int64_t from_ms, const store::Reading& reading);
+                           std::int64_t from_ms, const store::Reading& reading,
+                           const PeriodRegisters* periods);
     Result quarantine(store::Transaction& tx, const ChargedMeter& cm, const store::Reading& r,
                       const std::string& reason, nlohmann::json details);
     Expected<std::optional<store::LedgerEntry>> post(store::Transaction& tx,

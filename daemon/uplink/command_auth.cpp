@@ -25,20 +25,6 @@ using Digest = std::array<unsigned char, kDigestSize>;
 // A key file holds one line; the cap stops a wrong path such as /dev/zero.
 constexpr std::size_t kMaxKeyFileBytes = 64 * 1024;
 
-// Text from the outside, quoted for a message: at most 64 bytes, and anything but
-// printable ASCII shown as '?', so a reason never carries control characters.
-std::string quote_text(std::string_view s) {
-    constexpr std::size_t kMax = 64;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
-        const char c = s[i];
-        out += (c >= 0x20 && c <= 0x7e) ? c : '?';
-    }
-    if (s.size() > kMax) out += "...";
-    out += '"';
-    return out;
-}
-
 // "300 s", "0.250 s".
 std::string seconds_text(std::int64_t ms) {
     std::string text = std::to_string(ms / 1000);
@@ -386,6 +372,18 @@ Expected<VerifiedCommand, Rejection> verify_command(std::string_view payload, st
                       id, true);
     }
     return VerifiedCommand{std::move(id), *issued, std::move(*parsed)};
+}
+
+std::string quote_text(std::string_view s) {
+    constexpr std::size_t kMax = 64;
+    std::string out = "\"";
+    for (std::size_t i = 0; i < s.size() && i < kMax; ++i) {
+        const char c = s[i];
+        out += (c >= 0x20 && c <= 0x7e) ? c : '?';
+    }
+    if (s.size() > kMax) out += "...";
+    out += '"';
+    return out;
 }
 
 }  // namespace ecmgw::uplink

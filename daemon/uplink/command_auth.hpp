@@ -68,6 +68,10 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view bytes);
 // A command id as the contract allows it: 1 to 128 printable ASCII characters, no spaces.
 bool is_valid_command_id(std::string_view id);
 
+// Text from the outside, quoted for a message: at most 64 bytes, and anything but
+// printable ASCII shown as '?', so a reason never carries control characters.
+std::string quote_text(std::string_view s);
+
 // RFC 3339 date-time → UTC Unix milliseconds: "2026-11-24T08:00:00Z",
 // "2026-11-24T16:00:00.250+08:00". 'T' and 'Z' in either case; 1 to 9 fraction digits
 // (beyond milliseconds truncated); seconds up to 60 (a leap second); offsets up to ±23:59.

@@ -2,7 +2,11 @@
 port, ecmgw-sim and ecmgw. Every wait polls a condition with a generous
 deadline; nothing sleeps in the hope that something has happened."""
 
+import datetime
 import decimal
+import hashlib
+import hmac
+import itertools
 import json
 import os
 import shutil
@@ -125,6 +129,7 @@ class Feed:
 
     def __init__(self, broker, topic_filter):
         self.messages = []
+        self.unparsed = []
         self.lock = threading.Lock()
         self.connected = threading.Event()
         self.client = mqtt.Client(client_id=f"test-feed-{os.getpid()}-{broker.port}", clean_session=False)
@@ -143,8 +148,16 @@ class Feed:
             self.connected.set()
 
     def _on_message(self, client, userdata, msg):
+        # An exception here would end paho's network loop: a payload that is not JSON
+        # (a test's malformed command, which the filter may also catch) is only counted.
+        try:
+            body = json.loads(msg.payload, parse_float=decimal.Decimal)
+        except ValueError:
+            with self.lock:
+                self.unparsed.append(msg.topic)
+            return
         with self.lock:
-            self.messages.append((msg.topic, json.loads(msg.payload, parse_float=decimal.Decimal)))
+            self.messages.append((msg.topic, body))
 
     def snapshot(self):
         with self.lock:
@@ -184,14 +197,16 @@ def unique_seqs(readings):
 PROFILES_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../config/profiles"))
 
 
-def write_config(path, gateway_id, data_dir, broker_uri, buses, meters, extra="", profiles_dir=None):
+def write_config(path, gateway_id, data_dir, broker_uri, buses, meters, extra="", profiles_dir=None,
+                 cloud=None):
+    """`cloud`: more keys of the [cloud] table (this writes the table, so a second
+    [cloud] in `extra` would be an error)."""
     lines = ["[gateway]", f'id = "{gateway_id}"', f'data_dir = "{data_dir}"', 'timezone = "UTC"']
     if profiles_dir:
         lines.append(f"profiles_dir = {json.dumps(profiles_dir)}")
-    lines += [
-        "",
-        "[cloud]", f'uri = "{broker_uri}"', "batch_max_delay_ms = 200", "",
-    ]
+    lines += ["", "[cloud]", f'uri = "{broker_uri}"', "batch_max_delay_ms = 200"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in (cloud or {}).items()]
+    lines += [""]
     for b in buses:
         lines += ["[[bus]]"] + [f"{k} = {json.dumps(v)}" for k, v in b.items()] + [""]
     for m in meters:
@@ -206,6 +221,68 @@ def store_query(data_dir, sql):
         return db.execute(sql).fetchall()
     finally:
         db.close()
+
+
+def rfc3339_now(offset_s=0.0):
+    """The current UTC time (plus `offset_s`) as RFC 3339 with milliseconds."""
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset_s)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+_command_ids = itertools.count(1)
+
+
+def command_body(type_, id=None, issued_at=None, **fields):
+    """A command body as a dict: a fresh unique id and issued_at = now unless given."""
+    body = {"id": id or f"c-{os.getpid()}-{next(_command_ids)}",
+            "issued_at": issued_at or rfc3339_now(), "type": type_}
+    body.update(fields)
+    return body
+
+
+def sign_command(key, body):
+    """The payload the cloud sends: {"body": <the body as JSON text>, "hmac": <hex
+    HMAC-SHA256(key, body bytes)>}. `body` is a dict (serialised here) or the text itself."""
+    text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+    mac = hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return json.dumps({"body": text, "hmac": mac}).encode()
+
+
+class CommandSender:
+    """One MQTT connection that publishes commands at QoS 1 and waits for each PUBACK."""
+
+    def __init__(self, broker, topic):
+        self.topic = topic
+        self.connected = threading.Event()
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(client_id=f"test-cloud-{os.getpid()}-{broker.port}", clean_session=True)
+        self.client.on_connect = lambda c, u, f, rc: rc == 0 and self.connected.set()
+        self.client.on_disconnect = lambda *a: self.connected.clear()
+        self.client.reconnect_delay_set(0.1, 1)
+        self.client.connect("127.0.0.1", broker.port, keepalive=10)
+        self.client.loop_start()
+        wait_for(self.connected.is_set, 10, "the test's command publisher to connect")
+
+    def publish(self, payload, timeout=10.0):
+        with self.lock:
+            info = self.client.publish(self.topic, payload, qos=1)
+        info.wait_for_publish(timeout)
+        if not info.is_published():
+            raise AssertionError(f"no PUBACK for a command within {timeout:.0f} s")
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def publish_command(rig, body=None, key=None, raw=None):
+    """Publishes a command to the rig's gateway at QoS 1: `body` (a dict or text) signed
+    with `key` (default: the rig's command key), or the `raw` payload bytes as they are.
+    Returns the body's id when there is one."""
+    if raw is None:
+        raw = sign_command(key if key is not None else rig.command_key, body)
+    rig.command_sender().publish(raw)
+    return body.get("id") if isinstance(body, dict) else None
 
 
 def answer_meter(answer, meter_ids):
@@ -225,8 +302,18 @@ class Rig:
     config file as the daemon (--config --bus), so both see one source of truth."""
 
     def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None, meter_configs=None,
-                 extra_config=""):
+                 extra_config="", command_key=None, cloud=None):
+        """`command_key`: the daemon takes commands signed with it (a key file in the
+        workdir, named by [cloud] command_key_file); `cloud`: more [cloud] keys."""
         self.workdir = tempfile.mkdtemp(prefix="ecmgw-it-")
+        self.command_key = command_key
+        self._command_sender = None
+        cloud = dict(cloud or {})
+        if command_key is not None:
+            key_file = os.path.join(self.workdir, "command.key")
+            with open(key_file, "w") as f:
+                f.write(command_key + "\n")
+            cloud["command_key_file"] = key_file
         self.procs = Processes(self.workdir)
         self.data_dir = os.path.join(self.workdir, "data")
         self.answer_log = os.path.join(self.workdir, "answers.jsonl")
@@ -252,7 +339,7 @@ class Rig:
         write_config(self.config, "gw-test", self.data_dir, self.broker.uri, [bus],
                      [{"id": m["id"], "bus": "floor1", **{k: v for k, v in m.items() if k != "id"}}
                       for m in meter_configs],
-                     extra=extra_config, profiles_dir=PROFILES_DIR)
+                     extra=extra_config, profiles_dir=PROFILES_DIR, cloud=cloud)
         self.sim = self.procs.start("sim", [
             ECMGW_SIM, "--device", self.line.meter_end, *sim_meters,
             "--answer-delay-ms", "5", "--answer-log", self.answer_log, *sim_args])
@@ -265,6 +352,14 @@ class Rig:
         self.daemon = None
 
     def start_daemon(self):
+        """Starts ecmgw and waits for its store; with a command key, also for it to be
+        subscribed to its commands topic (a command sent before that is not delivered:
+        the daemon's session is clean)."""
+        log_path = os.path.join(self.workdir, "ecmgw.log")
+        connected_before = 0
+        if os.path.exists(log_path):
+            with open(log_path, "rb") as f:
+                connected_before = f.read().count(b"cloud: connected")
         self.daemon = self.procs.start("ecmgw", [ECMGW, "--log-level", "debug", "run", "--config", self.config])
         database = os.path.join(self.data_dir, "ecmgw.db")
 
@@ -278,7 +373,34 @@ class Rig:
             except sqlite3.OperationalError:
                 return False  # created but not yet migrated
         wait_for(store_open, 30, "ecmgw to open and migrate its store")
+        if self.command_key is not None:
+            daemon = self.daemon
+
+            def subscribed():
+                if daemon.poll() is not None:
+                    raise AssertionError(f"ecmgw exited with {daemon.returncode}:\n{read_log(daemon)}")
+                return read_log(daemon).count("cloud: connected") > connected_before
+            wait_for(subscribed, 30, "ecmgw to connect and subscribe to its commands")
         return self.daemon
+
+    def command_sender(self):
+        if self._command_sender is None:
+            self._command_sender = CommandSender(self.broker, "ecm/v1/gw-test/commands")
+        return self._command_sender
+
+    def acks(self, command_id=None):
+        """The acknowledgements received (one per seq), or those naming `command_id`."""
+        seen, out = set(), []
+        for a in self.feed.records("acks"):
+            if a["seq"] not in seen and (command_id is None or a["id"] == command_id):
+                seen.add(a["seq"])
+                out.append(a)
+        return out
+
+    def wait_ack(self, command_id, timeout=30):
+        """The first acknowledgement naming `command_id`, waiting for it."""
+        return wait_for(lambda: (self.acks(command_id) or [None])[0], timeout,
+                        f"the acknowledgement of command {command_id}")
 
     def answers(self):
         """(meter id, quantity) → set of value texts the simulator sent."""
@@ -293,6 +415,8 @@ class Rig:
         return out
 
     def close(self):
+        if self._command_sender is not None:
+            self._command_sender.close()
         self.feed.close()
         self.procs.stop_all()
         if os.environ.get("ECMGW_KEEP_TEST_DIRS"):

@@ -361,10 +361,55 @@ TEST_CASE("daily summaries: each local day once, split at midnight, late days ma
     rig.in_tx([&](auto& tx) {
         return rig.engine->tick(tx, midnight + 48 * 60 * kMinute + 5 * 60 * kMinute);
     });
+    // Dec 2 waits for the meter to be read past its end, but not for ever (6 h).
+    CHECK(summaries(*rig.store).size() == 2);
+    rig.in_tx([&](auto& tx) {
+        return rig.engine->tick(tx, midnight + 48 * 60 * kMinute + 7 * 60 * kMinute);
+    });
     auto later = summaries(*rig.store);
     REQUIRE(later.size() == 4);
     CHECK(later[2]["day"] == "2026-12-02");
     CHECK(later[2]["consumption"] == "1.000000");
     CHECK(later[2]["gap"] == true);
     CHECK_FALSE(later[3].contains("closing_balance_fen"));
+}
+
+TEST_CASE("a meter's own time-of-use registers decide the split, not the clock") {
+    Rig rig(R"(
+[[tariff]]
+id = "tou"
+utility = "electricity"
+prices = { peak = "1.0", valley = "0.2" }
+periods = ["00:00-12:00 valley", "12:00-24:00 peak"]
+[[account]]
+id = "B"
+tariff = "tou"
+opening_balance_fen = 100000
+[[meter]]
+id = "T"
+bus = "b"
+protocol = "dlt645-2007"
+address = "000000000002"
+account = "B"
+max_rate_per_hour = "60"
+quantities = ["energy_kwh", "energy_t1_kwh", "energy_t2_kwh", "energy_t3_kwh", "energy_t4_kwh"]
+)");
+    auto read = [&](std::int64_t ts, std::int64_t total, std::array<std::int64_t, 4> t) {
+        ecmgw::core::PeriodRegisters periods;
+        for (std::size_t i = 0; i < 4; ++i) periods[i] = Decimal{t[i], 2};
+        rig.in_tx([&](auto& tx) {
+            return rig.engine->on_reading(tx, Reading{"T", ts, "energy_kwh", Decimal{total, 2}},
+                                          &periods);
+        });
+    };
+    // kT0 is 08:00 local. 11:00-13:00 straddles valley (0.2) and peak (1.0): by
+    // the clock, 10 kWh would be half each (600 fen).
+    read(kT0 + 180 * kMinute, 10000, {0, 5000, 0, 5000});
+    // The meter says all 10 kWh went on its valley register (used before noon).
+    read(kT0 + 300 * kMinute, 11000, {0, 5000, 0, 6000});
+    CHECK(rig.balance("B") == 100000 - 200);
+    // Registers that disagree with the total fall back to the clock: 13:00-15:00 is peak.
+    read(kT0 + 420 * kMinute, 12000, {0, 5500, 0, 6000});  // 5 kWh moved, 10 kWh total
+    CHECK(rig.balance("B") == 100000 - 200 - 1000);
+    CHECK(rig.balance("B") == rig.sum("B"));
 }
