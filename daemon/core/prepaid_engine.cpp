@@ -895,17 +895,19 @@ Result PrepaidEngine::observe_switch(store::Transaction& tx, const std::string& 
     const ChargedMeter* cm = charged(meter);
     const std::string account = cm ? cm->meter->account : "";
     row.attempts += 1;
-    if (ok) {
+    const std::string before = row.observed;
+    // A failed command tells nothing about the meter: keep what was last seen, so
+    // that the eventual success is reported as the cut or restore it is.
+    if (ok) row.observed = observed ? supply_word(*observed) : "unknown";
+    // Relay protection counts what moved the contact: re-asserting the state the
+    // meter was last seen in (after a restart, a repeated force) does not.
+    if (ok && row.observed != before) {
         const auto history = prepaid::record_switch(
             {row.last_switch_ms, row.switch_day, row.switches_today}, calendar_, now_ms);
         row.last_switch_ms = history.last_switch_ms;
         row.switch_day = history.day_key;
         row.switches_today = history.switches_today;
     }
-    const std::string before = row.observed;
-    // A failed command tells nothing about the meter: keep what was last seen, so
-    // that the eventual success is reported as the cut or restore it is.
-    if (ok) row.observed = observed ? supply_word(*observed) : "unknown";
     row.observed_ms = now_ms;
     if (auto r = tables_.put_supply(row); !r) return r;
     if (!ok) {
