@@ -8,6 +8,8 @@
 // daemon with the place in the file rather than mis-charging a tenant later.
 #include "prepaid_config.hpp"
 
+#include "ecmgw/prepaid/calendar.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <functional>
@@ -118,28 +120,14 @@ std::optional<Decimal> parse_quantity(std::string_view s) {
     return d;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 bool valid_date(int y, int m, int d) {
-    static constexpr std::array<int, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1) return false;
-    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= kDays[static_cast<std::size_t>(m - 1)] + (m == 2 && leap ? 1 : 0);
+    return d <= prepaid::days_in_month(y, m);
 }
 
 // 0 = Monday .. 6 = Sunday.
 int weekday_of(int y, int m, int d) {
-    const std::int64_t days =
-        days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
-    return static_cast<int>(((days % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday
+    return prepaid::civil_from_days(prepaid::days_from_civil(y, m, d)).weekday;
 }
 
 constexpr std::array<std::string_view, 7> kWeekdays{"Monday", "Tuesday",  "Wednesday", "Thursday",
@@ -170,8 +158,7 @@ std::optional<int> parse_date_key(std::string_view s) {
 
 std::int64_t utc_ms(int y, int mo, int d, int h, int mi, int s, std::int64_t ms,
                     std::int64_t offset_minutes) {
-    const std::int64_t days =
-        days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    const std::int64_t days = prepaid::days_from_civil(y, mo, d);
     return ((days * 86400 + h * 3600 + mi * 60 + s) - offset_minutes * 60) * 1000 + ms;
 }
 

@@ -1,5 +1,7 @@
 #include "ecmgw/prepaid/calendar.hpp"
 
+#include <array>
+
 #include <utility>
 
 namespace ecmgw::prepaid {
@@ -45,6 +47,12 @@ std::int64_t days_from_civil(int year, int month, int day) {
     const std::int64_t doy = (153 * mp + 2) / 5 + day - 1;           // [0, 365]
     const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;  // [0, 146096]
     return era * 146'097 + doe - 719'468;
+}
+
+int days_in_month(int year, int month) {
+    static constexpr std::array<int, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : kDays[static_cast<std::size_t>(month - 1)];
 }
 
 LocalTime civil_from_days(std::int64_t days) {

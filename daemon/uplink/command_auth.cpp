@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "ecmgw/prepaid/calendar.hpp"
+
 namespace ecmgw::uplink {
 
 namespace {
@@ -140,23 +142,6 @@ Unexpected<Rejection> reject(std::string reason, std::optional<std::string> id =
     return unexpected(Rejection{std::move(id), authenticated, std::move(reason)});
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2 ? 1 : 0;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int days_in_month(int y, int m) {
-    static constexpr std::array<int, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : kDays[static_cast<std::size_t>(m - 1)];
-}
-
 }  // namespace
 
 bool is_valid_command_id(std::string_view id) {
@@ -221,12 +206,11 @@ Expected<std::int64_t> parse_rfc3339_ms(std::string_view text) {
         offset_minutes = sign * (oh * 60 + om);
     }
     if (i != text.size()) return bad_format();
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
-        minute > 59 || second > 60) {
+    if (month < 1 || month > 12 || day < 1 || day > prepaid::days_in_month(year, month) ||
+        hour > 23 || minute > 59 || second > 60) {
         return fail(quote_text(text) + " is not a valid date and time");
     }
-    const std::int64_t days =
-        days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+    const std::int64_t days = prepaid::days_from_civil(year, month, day);
     const std::int64_t seconds =
         days * 86400 + hour * 3600 + minute * 60 + second - std::int64_t{offset_minutes} * 60;
     return seconds * 1000 + millis;

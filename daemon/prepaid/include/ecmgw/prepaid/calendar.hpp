@@ -57,5 +57,7 @@ int cycle_start_key(const BillingCycle& cycle, int date_key);
 // before), and the date of such a day as a LocalTime at its midnight (weekday set).
 std::int64_t days_from_civil(int year, int month, int day);
 LocalTime civil_from_days(std::int64_t days);
+// The number of days of `month` (1..12) in `year`.
+int days_in_month(int year, int month);
 
 }  // namespace ecmgw::prepaid
