@@ -120,7 +120,8 @@ CREATE TABLE meter_rating (
     cycle_consumed_micro INTEGER NOT NULL CHECK (cycle_consumed_micro >= 0),
     suspect_register     TEXT,
     suspect_ts_ms        INTEGER,
-    -- The meter's own time-of-use registers at last_ts_ms ("sharp,peak,flat,valley"),
+    -- The meter's own time-of-use registers at last_ts_ms, in micro-units
+    -- ("sharp,peak,flat,valley"),
     -- when it reads them: the next interval is split by their movement.
     last_periods         TEXT
 );

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "core/daily_summary.hpp"
@@ -194,59 +195,52 @@ std::string charge_detail(const prepaid::Charge& charge, const std::string& tari
     return out;
 }
 
-// "sharp,peak,flat,valley" registers, all four present, or "".
+using PeriodMicro = std::array<std::int64_t, prepaid::kPeriodCount>;
+
+// The sharp, peak, flat and valley registers in micro-units, as the store keeps
+// them ("s,p,f,v"); "" unless all four were read and are usable.
 std::string periods_text(const PeriodRegisters* periods) {
     if (periods == nullptr) return {};
     std::string out;
     for (const auto& p : *periods) {
         if (!p) return {};
+        auto micro = prepaid::to_micro_units(*p);
+        if (!micro) return {};
         if (!out.empty()) out += ',';
-        out += p->to_string();
+        out += std::to_string(*micro);
     }
     return out;
 }
 
-// The micro-unit movement of each period register between two texts, when it is
-// believable: every register moved forward and together they moved what the total
-// register moved, give or take one step of each register's last digit.
-std::optional<std::array<std::int64_t, prepaid::kPeriodCount>> period_movement(
-    const std::string& before, const std::string& after, std::int64_t total_micro,
-    std::int64_t step_micro) {
-    if (before.empty() || after.empty()) return std::nullopt;
-    auto split = [](const std::string& text) {
-        std::vector<std::int64_t> out;
-        std::size_t start = 0;
-        while (start <= text.size()) {
-            const auto comma = text.find(',', start);
-            const auto part =
-                text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-            const auto dot = part.find('.');
-            Decimal d{0, 0};
-            std::int64_t mantissa = 0;
-            bool ok = !part.empty();
-            for (char c : part)
-                if (c != '.' && (c < '0' || c > '9')) ok = false;
-            if (!ok) return std::vector<std::int64_t>{};
-            for (char c : part)
-                if (c != '.') mantissa = mantissa * 10 + (c - '0');
-            d.mantissa = mantissa;
-            d.scale =
-                static_cast<std::uint8_t>(dot == std::string::npos ? 0 : part.size() - dot - 1);
-            auto micro = prepaid::to_micro_units(d);
-            if (!micro) return std::vector<std::int64_t>{};
-            out.push_back(*micro);
-            if (comma == std::string::npos) break;
-            start = comma + 1;
+std::optional<PeriodMicro> parse_periods(std::string_view text) {
+    PeriodMicro out{};
+    const char* p = text.data();
+    const char* const end = text.data() + text.size();
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (i > 0) {
+            if (p == end || *p != ',') return std::nullopt;
+            ++p;
         }
-        return out;
-    };
-    const auto a = split(before);
-    const auto b = split(after);
-    if (a.size() != prepaid::kPeriodCount || b.size() != prepaid::kPeriodCount) return std::nullopt;
-    std::array<std::int64_t, prepaid::kPeriodCount> moved{};
+        const auto [next, ec] = std::from_chars(p, end, out[i]);
+        if (ec != std::errc()) return std::nullopt;
+        p = next;
+    }
+    if (p != end) return std::nullopt;
+    return out;
+}
+
+// The micro-unit movement of each period register, when it is believable: every
+// register moved forward and together they moved what the total register moved,
+// give or take one step of each register's last digit.
+std::optional<PeriodMicro> period_movement(const std::string& before, const std::string& after,
+                                           std::int64_t total_micro, std::int64_t step_micro) {
+    const auto a = parse_periods(before);
+    const auto b = parse_periods(after);
+    if (!a || !b) return std::nullopt;
+    PeriodMicro moved{};
     std::int64_t sum = 0;
     for (std::size_t i = 0; i < prepaid::kPeriodCount; ++i) {
-        moved[i] = b[i] - a[i];
+        moved[i] = (*b)[i] - (*a)[i];
         if (moved[i] < 0) return std::nullopt;
         sum += moved[i];
     }

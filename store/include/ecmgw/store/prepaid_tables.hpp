@@ -51,7 +51,8 @@ struct MeterRatingRow {
     std::int64_t cycle_consumed_micro = 0;
     std::optional<Decimal> suspect_register;
     std::int64_t suspect_ts_ms = 0;
-    std::string last_periods;  // "sharp,peak,flat,valley" registers at last_ts_ms, or empty
+    std::string last_periods;  // "sharp,peak,flat,valley" registers (micro-units) at last_ts_ms,
+                               // or empty
 };
 
 struct SupplyRow {
