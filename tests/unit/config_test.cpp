@@ -9,13 +9,15 @@
 #include <string>
 #include <string_view>
 
+#include "config_doc.hpp"
 #include "ecmgw/config/config.hpp"
 
 using namespace ecmgw::config;
+using namespace ecmgw::test;
 
 namespace {
 
-constexpr std::string_view kFile = "t.toml";
+constexpr std::string_view kFile = ecmgw::test::kConfigFile;
 
 // tests/testdata. ECMGW_TESTDATA is meant to name it, but tests/CMakeLists.txt
 // expands CMAKE_CURRENT_SOURCE_DIR inside its function, i.e. in the caller's
@@ -27,37 +29,6 @@ std::string testdata(std::string_view rest) {
         dir = std::filesystem::path(__FILE__).parent_path().parent_path() / "testdata";
     }
     return (dir.string() + std::string(rest));
-}
-
-std::string all_errors(const ConfigErrors& errors) {
-    std::string out;
-    for (const auto& e : errors) out += e.to_string() + "\n";
-    return out;
-}
-
-Config parse_ok(const std::string& text) {
-    auto result = parse_config(text, kFile);
-    INFO((result ? std::string() : all_errors(result.error())));
-    REQUIRE(result.has_value());
-    return *result;
-}
-
-ConfigErrors errors_of(const std::string& text) {
-    auto result = parse_config(text, kFile);
-    REQUIRE_FALSE(result.has_value());
-    return result.error();
-}
-
-// For documents built to hold exactly one mistake.
-ConfigError only_error(const std::string& text) {
-    const ConfigErrors errors = errors_of(text);
-    INFO(all_errors(errors));
-    REQUIRE(errors.size() == 1);
-    return errors.front();
-}
-
-bool has(const std::string& text, std::string_view part) {
-    return text.find(part) != std::string::npos;
 }
 
 // Lines 1-3 of most documents below.

@@ -9,10 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "config_doc.hpp"
 #include "ecmgw/config/config.hpp"
 
 using namespace ecmgw;
 using namespace ecmgw::config;
+using namespace ecmgw::test;
 using prepaid::DayKind;
 using prepaid::Period;
 using prepaid::Price;
@@ -21,38 +23,7 @@ using prepaid::Utility;
 
 namespace {
 
-constexpr std::string_view kFile = "t.toml";
-
-std::string all_errors(const ConfigErrors& errors) {
-    std::string out;
-    for (const auto& e : errors) out += e.to_string() + "\n";
-    return out;
-}
-
-Config parse_ok(const std::string& text) {
-    auto result = parse_config(text, kFile);
-    INFO((result ? std::string() : all_errors(result.error())));
-    REQUIRE(result.has_value());
-    return *result;
-}
-
-ConfigErrors errors_of(const std::string& text) {
-    auto result = parse_config(text, kFile);
-    REQUIRE_FALSE(result.has_value());
-    return result.error();
-}
-
-// For documents built to hold exactly one mistake.
-ConfigError only_error(const std::string& text) {
-    const ConfigErrors errors = errors_of(text);
-    INFO(all_errors(errors));
-    REQUIRE(errors.size() == 1);
-    return errors.front();
-}
-
-bool has(const std::string& text, std::string_view part) {
-    return text.find(part) != std::string::npos;
-}
+constexpr std::string_view kFile = ecmgw::test::kConfigFile;
 
 // The 1-based line of `doc` holding `needle` (its first occurrence).
 int line_with(const std::string& doc, std::string_view needle) {
