@@ -95,9 +95,26 @@ class PrepaidTest(unittest.TestCase):
         self.assertEqual(lows, [500, 2000])
         self.assertEqual(len(rig.feed.events("credit_exhausted")), 1)
         # Once cut, the relay is open: the register stops and nothing more is charged.
+        # The first reading after the read-back closes the last interval with load;
+        # the three after it must cost nothing.
+        opened_ms = store_query(rig.data_dir,
+                                "SELECT observed_ms FROM supply WHERE meter = 'E-0101'")[0][0]
+
+        def readings_after(ts_ms):
+            return store_query(rig.data_dir,
+                               "SELECT ts_ms FROM readings WHERE meter = 'E-0101' AND "
+                               f"quantity = 'energy_kwh' AND ts_ms > {ts_ms} ORDER BY ts_ms")
+
+        first = wait_for(lambda: readings_after(opened_ms), 30, "a reading after the cut")[0][0]
+        wait_for(lambda: store_query(rig.data_dir, "SELECT last_ts_ms FROM meter_rating "
+                                                   "WHERE meter = 'E-0101'")[0][0] >= first,
+                 30, "that reading to be rated")
         charged_at_cut = ledger_sum(rig, "A-0101")
-        import time
-        time.sleep(3)  # several poll intervals with the relay open
+        later = wait_for(lambda: (lambda r: r if len(r) >= 3 else None)(readings_after(first)),
+                         30, "three more readings with the relay open")
+        wait_for(lambda: store_query(rig.data_dir, "SELECT last_ts_ms FROM meter_rating "
+                                                   "WHERE meter = 'E-0101'")[0][0] >= later[2][0],
+                 30, "those readings to be rated")
         self.assertEqual(ledger_sum(rig, "A-0101"), charged_at_cut)
         self.assertIn("supply: switching E-0101 off", read_log(rig.daemon))
 
