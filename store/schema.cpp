@@ -180,8 +180,22 @@ CREATE TABLE core_state (
 );
 )sql";
 
+// v2 -> v3: the registry of tariffs, accounts and meters the cloud provisioned.
+// Each row is one entity as a JSON object with the config file's keys, laid over
+// the file's entries of the same kind and id; a removal is a row with body NULL.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE provisioned (
+    kind       TEXT    NOT NULL CHECK (kind IN ('tariff', 'account', 'meter')),
+    id         TEXT    NOT NULL CHECK (length(id) > 0),
+    body       TEXT,
+    command    TEXT    NOT NULL,
+    changed_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
+)sql";
+
 // One entry per schema version; the array's size ties it to kSchemaVersion.
-constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2};
+constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2, kV3};
 // A std::array quietly value-initialises missing entries: catch a kSchemaVersion
 // bump without its migration at compile time, not on a box in the field.
 static_assert(

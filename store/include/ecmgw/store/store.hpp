@@ -108,7 +108,7 @@ class Store {
                                                     std::int64_t before_ms);
     Expected<std::int64_t> reading_count();
 
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     Expected<int> schema_version();
 
     sqlite3* handle() { return db_; }
