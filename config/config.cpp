@@ -16,11 +16,13 @@
 #include <optional>
 #include <set>
 #include <span>
+#include <tuple>
 #include <utility>
 
 #include "ecmgw/protocols/dlt645.hpp"
 #include "ecmgw/protocols/dlt645_1997.hpp"
 #include "prepaid_config.hpp"
+#include "provisioned_overlay.hpp"
 #include "toml_check.hpp"
 
 namespace ecmgw::config {
@@ -33,18 +35,28 @@ using namespace check;
 // The schema: every key each table may hold, in the order the docs list them.
 // New keys go at the end of each list, so messages that list them stay stable.
 
-constexpr std::array<std::string_view, 7> kRootKeys{"gateway", "cloud",   "bus",    "meter",
-                                                    "tariff",  "account", "prepaid"};
+constexpr std::array<std::string_view, 9> kRootKeys{
+    "gateway", "cloud", "bus", "meter", "tariff", "account", "prepaid", "store", "control"};
+constexpr std::array<std::string_view, 1> kControlKeys{"socket"};
+constexpr std::array<std::string_view, 3> kStoreKeys{"outbox_max_mb", "retention_days",
+                                                     "max_pending_readings"};
 constexpr std::array<std::string_view, 4> kGatewayKeys{"id", "data_dir", "timezone",
                                                        "profiles_dir"};
-constexpr std::array<std::string_view, 8> kCloudKeys{"uri",
-                                                     "topic_prefix",
-                                                     "client_id",
-                                                     "keepalive_s",
-                                                     "batch_max_records",
-                                                     "batch_max_delay_ms",
-                                                     "command_key_file",
-                                                     "command_max_age_s"};
+constexpr std::array<std::string_view, 15> kCloudKeys{"uri",
+                                                      "topic_prefix",
+                                                      "client_id",
+                                                      "keepalive_s",
+                                                      "batch_max_records",
+                                                      "batch_max_delay_ms",
+                                                      "command_key_file",
+                                                      "command_max_age_s",
+                                                      "ca_file",
+                                                      "cert_file",
+                                                      "key_file",
+                                                      "username",
+                                                      "password_file",
+                                                      "batch_max_bytes",
+                                                      "status_interval_s"};
 constexpr std::array<std::string_view, 15> kBusKeys{"name",
                                                     "device",
                                                     "baud",
@@ -188,6 +200,40 @@ std::optional<std::string> uri_problem(std::string_view uri) {
     return port_problem(after_host.substr(1));
 }
 
+bool is_tls_uri(std::string_view uri) {
+    const std::string scheme = lowercase(uri.substr(0, uri.find("://")));
+    return scheme == "ssl" || scheme == "mqtts";
+}
+
+// Failover beyond a handful of brokers only lengthens each failed connect.
+constexpr std::size_t kMaxBrokerUris = 8;
+constexpr std::string_view kUriRule =
+    "expected tcp://host:port, ssl://host:port, mqtt://host:port or mqtts://host:port, e.g. "
+    "\"tcp://127.0.0.1:1883\"";
+
+// What is wrong with a PEM file's text, judged without a TLS library: enough to catch
+// a DER file, a key given as the certificate or an empty file at load time.
+std::optional<std::string> pem_problem(std::string_view text, std::string_view what) {
+    if (what == "key") {
+        if (text.find("-----BEGIN") == std::string_view::npos ||
+            text.find("PRIVATE KEY-----") == std::string_view::npos) {
+            return "it holds no PEM private key (-----BEGIN PRIVATE KEY-----)";
+        }
+        return std::nullopt;
+    }
+    if (text.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos) {
+        return "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)";
+    }
+    return std::nullopt;
+}
+
+std::string_view trim_space(std::string_view s) {
+    const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!s.empty() && space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
 std::optional<std::string> topic_prefix_problem(std::string_view prefix) {
     if (prefix.empty()) return "it is empty";
     if (prefix.find_first_of("+#") != std::string_view::npos) {
@@ -221,6 +267,8 @@ std::vector<std::string_view> quantity_names(Protocol protocol, const Profile* p
     switch (protocol) {
         case Protocol::Dlt645_2007:
             for (const auto& item : dlt645::known_data_items()) names.push_back(item.quantity);
+            names.insert(names.end(), dlt645::kFrozenImportQuantities.begin(),
+                         dlt645::kFrozenImportQuantities.end());
             break;
         case Protocol::Dlt645_1997:
             for (const auto& item : dlt645_1997::known_data_items()) {
@@ -254,6 +302,8 @@ class Parser {
         check_root_keys();
         read_gateway(config.gateway);
         read_cloud(config.cloud);
+        read_store(config.store);
+        read_control(config.control);
         if (config.cloud.client_id.empty() && !config.gateway.id.empty()) {
             config.cloud.client_id = "ecmgw-" + config.gateway.id;
         }
@@ -295,7 +345,7 @@ class Parser {
         }
         return message +
                "; expected one of: [gateway], [cloud], [[bus]], [[meter]], [[tariff]], "
-               "[[account]], [prepaid]";
+               "[[account]], [prepaid], [store], [control]";
     }
 
     // A key written above every table header lands at the top level; saying
@@ -311,6 +361,8 @@ class Parser {
         if (holds(kTariffKeys)) return "[[tariff]]";
         if (holds(kAccountKeys)) return "[[account]]";
         if (holds(kPrepaidKeys)) return "[prepaid]";
+        if (holds(kStoreKeys)) return "[store]";
+        if (holds(kControlKeys)) return "[control]";
         return std::nullopt;
     }
 
@@ -402,21 +454,43 @@ class Parser {
         profiles_dir_ = gateway.profiles_dir;
     }
 
+    void read_control(ControlConfig& control) {
+        const toml::table* table = single_table("control");
+        if (table == nullptr) return;
+        const Section s(errors_, *table, "control", kControlKeys);
+        s.check_unknown_keys();
+        if (const auto* socket = s.string("socket")) {
+            const std::filesystem::path path(socket->get());
+            const auto resolved = path.is_absolute() ? path : base_dir_ / path;
+            // sockaddr_un holds 107 bytes of path and its terminating NUL.
+            if (socket->get().empty() || resolved.string().size() > 107) {
+                s.error("socket", *socket,
+                        "found " + in_quotes(socket->get()) +
+                            "; expected the path of the control socket, at most 107 bytes, "
+                            "e.g. \"/run/ecmgw/control.sock\"");
+            } else {
+                control.socket = resolved;
+            }
+        }
+    }
+
+    void read_store(StoreConfig& store) {
+        const toml::table* table = single_table("store");
+        if (table == nullptr) return;
+        const Section s(errors_, *table, "store", kStoreKeys);
+        s.check_unknown_keys();
+        s.integer("outbox_max_mb", store.outbox_max_mb, {1, 65536, "MB"});
+        s.integer("retention_days", store.retention_days, {1, 3650, "days"});
+        s.integer("max_pending_readings", store.max_pending_readings,
+                  {1000, 10'000'000, "readings"});
+    }
+
     void read_cloud(CloudConfig& cloud) {
         const toml::table* table = single_table("cloud");
         if (table == nullptr) return;
         const Section s(errors_, *table, "cloud", kCloudKeys);
         s.check_unknown_keys();
-        if (const auto* uri = s.string("uri")) {
-            if (auto problem = uri_problem(uri->get())) {
-                s.error("uri", *uri,
-                        "found " + in_quotes(uri->get()) + ": " + *problem +
-                            "; expected tcp://host:port, ssl://host:port, mqtt://host:port or "
-                            "mqtts://host:port, e.g. \"tcp://127.0.0.1:1883\"");
-            } else {
-                cloud.uri = uri->get();
-            }
-        }
+        read_uris(s, cloud);
         if (const auto* prefix = s.string("topic_prefix")) {
             if (auto problem = topic_prefix_problem(prefix->get())) {
                 s.error("topic_prefix", *prefix,
@@ -450,6 +524,159 @@ class Parser {
             }
         }
         s.integer("command_max_age_s", cloud.command_max_age_s, {10, 86400, "s"});
+        s.integer("batch_max_bytes", cloud.batch_max_bytes, {1024, 1048576, "bytes"});
+        s.integer("status_interval_s", cloud.status_interval_s, {1, 3600, "s"});
+        read_tls(s, cloud);
+        read_credentials(s, cloud);
+    }
+
+    // `uri` is one string or an array of them (brokers tried in order).
+    void read_uris(const Section& s, CloudConfig& cloud) {
+        const toml::node* node = s.find("uri");
+        if (node == nullptr) return;
+        std::vector<const toml::node*> elements;
+        if (node->is_string()) {
+            elements.push_back(node);
+        } else if (const auto* array = node->as_array()) {
+            if (array->empty() || array->size() > kMaxBrokerUris) {
+                s.error("uri", *node,
+                        "found an array of " + std::to_string(array->size()) +
+                            " URIs, expected 1 to 8 broker URIs (tried in order)");
+                return;
+            }
+            for (const auto& element : *array) elements.push_back(&element);
+        } else {
+            s.error("uri", *node,
+                    found_expected(*node,
+                                   "a broker URI or an array of them, e.g. uri = "
+                                   "[\"ssl://a.example:8883\", \"ssl://b.example:8883\"]"));
+            return;
+        }
+        std::vector<std::string> uris;
+        bool ok = true;
+        for (const toml::node* element : elements) {
+            const auto* text = element->as_string();
+            if (text == nullptr) {
+                s.error("uri", *element, found_expected(*element, "a broker URI string"));
+                ok = false;
+                continue;
+            }
+            const std::string& uri = text->get();
+            if (auto problem = uri_problem(uri)) {
+                s.error("uri", *element,
+                        "found " + in_quotes(uri) + ": " + *problem + "; " + std::string(kUriRule));
+                ok = false;
+            } else if (std::find(uris.begin(), uris.end(), uri) != uris.end()) {
+                s.error("uri", *element,
+                        "found " + in_quotes(uri) + " twice; expected each broker once");
+                ok = false;
+            } else if (!uris.empty() && is_tls_uri(uri) != is_tls_uri(uris.front())) {
+                // A failover that silently drops to plain text would leak the traffic
+                // (and the password) whenever the TLS broker is down.
+                s.error("uri", *element,
+                        "found " + in_quotes(uri) + " after " + in_quotes(uris.front()) +
+                            ": expected every URI to use TLS (ssl://, mqtts://) or none to");
+                ok = false;
+            } else {
+                uris.push_back(uri);
+            }
+        }
+        if (ok && !uris.empty()) {
+            cloud.uris = uris;
+            cloud.uri = uris.front();
+        }
+    }
+
+    // A path key naming a readable file (relative to the config file's directory);
+    // its content, or nothing after reporting why not.
+    std::optional<std::string> readable_file(const Section& s, std::string_view key,
+                                             std::filesystem::path& out) {
+        const auto* value = s.string(key);
+        if (value == nullptr) return std::nullopt;
+        if (value->get().empty()) {
+            s.error(key, *value, "found \"\"; expected the path of a file, or leave the key out");
+            return std::nullopt;
+        }
+        const std::filesystem::path path(value->get());
+        const std::filesystem::path resolved = path.is_absolute() ? path : base_dir_ / path;
+        auto text = read_file(resolved);
+        if (!text) {
+            s.error(key, *value,
+                    "found " + in_quotes(value->get()) + ": " + resolved.string() + ": " +
+                        text.error().message + "; expected a file the daemon can read");
+            return std::nullopt;
+        }
+        out = resolved;
+        return std::move(*text);
+    }
+
+    void read_tls(const Section& s, CloudConfig& cloud) {
+        const bool tls = is_tls_uri(cloud.uri);
+        for (const auto& [key, what, out] :
+             {std::tuple{"ca_file", "certificate", &cloud.ca_file},
+              std::tuple{"cert_file", "certificate", &cloud.cert_file},
+              std::tuple{"key_file", "key", &cloud.key_file}}) {
+            const toml::node* node = s.find(key);
+            if (node == nullptr) continue;
+            if (!tls && node->is_string()) {
+                s.error(key, *node,
+                        std::string(key) + " is for TLS, but uri " + in_quotes(cloud.uri) +
+                            " is plain; expected ssl://host:port or mqtts://host:port URIs "
+                            "with it, or leave the key out");
+                continue;
+            }
+            auto text = readable_file(s, key, *out);
+            if (!text) continue;
+            if (auto problem = pem_problem(*text, what)) {
+                s.error(key, *node,
+                        "found " + in_quotes(out->string()) + ": " + *problem +
+                            "; expected a PEM file");
+                out->clear();
+            }
+        }
+        const toml::node* cert = s.find("cert_file");
+        const toml::node* key = s.find("key_file");
+        if (tls && (cert == nullptr) != (key == nullptr)) {
+            const char* given = cert != nullptr ? "cert_file" : "key_file";
+            const char* missing = cert != nullptr ? "key_file" : "cert_file";
+            s.error(given, cert != nullptr ? *cert : *key,
+                    std::string(given) + " without " + missing +
+                        "; expected both (the gateway's certificate and its private key) or "
+                        "neither");
+        }
+    }
+
+    void read_credentials(const Section& s, CloudConfig& cloud) {
+        if (const auto* name = s.string("username")) {
+            const bool printable = std::all_of(name->get().begin(), name->get().end(), [](char c) {
+                return static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
+            });
+            if (name->get().empty() || name->get().size() > 256 || !printable) {
+                s.error("username", *name,
+                        "found " + in_quotes(name->get()) +
+                            "; expected 1 to 256 characters without control characters");
+            } else {
+                cloud.username = name->get();
+            }
+        }
+        const toml::node* password = s.find("password_file");
+        if (password == nullptr) return;
+        if (s.find("username") == nullptr) {
+            s.error("password_file", *password,
+                    "password_file without username; expected username = \"…\" too (MQTT "
+                    "sends a password only with a user name)");
+            return;
+        }
+        auto text = readable_file(s, "password_file", cloud.password_file);
+        if (!text) return;
+        const std::string_view secret = trim_space(*text);
+        if (secret.empty() || secret.size() > 65535) {
+            s.error("password_file", *password,
+                    "found " + in_quotes(cloud.password_file.string()) +
+                        ": it holds no password (or more than 65535 bytes); expected the "
+                        "password, alone in the file");
+            cloud.password_file.clear();
+        }
     }
 
     // Each element of [[bus]] / [[meter]] must be a table; calls `read` on each.
@@ -1177,11 +1404,13 @@ std::string ConfigError::to_string() const {
     return out + message;
 }
 
-Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_view file_name) {
+Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_view file_name,
+                                            std::span<const Provisioned> provisioned) {
     Errors errors{std::string(file_name)};
     try {
         std::optional<toml::table> root = parse_toml(text, file_name, errors);
         if (!root) return unexpected(errors.take());
+        lay_over(*root, provisioned, errors);
         const std::filesystem::path base_dir = std::filesystem::path(file_name).parent_path();
         Config config = Parser(*root, errors, base_dir).run();
         if (!errors.empty()) return unexpected(errors.take());
@@ -1195,12 +1424,13 @@ Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_v
     }
 }
 
-Expected<Config, ConfigErrors> load_config(const std::filesystem::path& path) {
+Expected<Config, ConfigErrors> load_config(const std::filesystem::path& path,
+                                           std::span<const Provisioned> provisioned) {
     Expected<std::string> text = read_file(path);
     if (!text) {
         return unexpected(ConfigErrors{ConfigError{path.string(), 0, 0, "", text.error().message}});
     }
-    auto config = parse_config(*text, path.string());
+    auto config = parse_config(*text, path.string(), provisioned);
     if (config) config->source = path;
     return config;
 }

@@ -8,7 +8,9 @@
 
 #include "app/run_daemon.hpp"
 #include "cli/command_line.hpp"
+#include "cli/config_commands.hpp"
 #include "ecmgw/config/config.hpp"
+#include "platform/journal_log.hpp"
 
 #ifndef ECMGW_VERSION
 #define ECMGW_VERSION "0.0.0"
@@ -17,14 +19,7 @@
 namespace {
 
 void setup_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_mt("ecmgw");
-    // journald stamps every line itself; elsewhere show the time.
-    if (std::getenv("JOURNAL_STREAM") != nullptr) {
-        logger->set_pattern("<%^%l%$> %v");
-    } else {
-        logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    }
-    spdlog::set_default_logger(logger);
+    spdlog::set_default_logger(ecmgw::platform::make_logger("ecmgw"));
     spdlog::set_level(spdlog::level::from_str(level));
 }
 
@@ -51,6 +46,9 @@ int main(int argc, char** argv) {
 
     auto* check = app.add_subcommand("check-config", "Validate a configuration file and exit");
     check->add_option("file", config_path, "Configuration file")->required();
+    bool strict = false;
+    check->add_flag("--strict", strict, "Treat warnings as errors (exit 1)");
+    ecmgw::cli::ConfigCommands config_commands(app);
 
     ecmgw::cli::TechnicianCommands technician(app);
 
@@ -63,15 +61,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (auto code = technician.run()) return *code;
+    if (auto code = config_commands.run()) return *code;
+    if (app.got_subcommand("check-config")) {
+        return ecmgw::cli::run_check_config(config_path, strict);
+    }
     auto cfg = load(config_path);
     if (!cfg) {
         fmt::print(stderr, "{}\n", cfg.error().message);
         return 1;
-    }
-    if (app.got_subcommand("check-config")) {
-        fmt::print("{}: ok ({} bus(es), {} meter(s))\n", config_path, cfg->buses.size(),
-                   cfg->meters.size());
-        return 0;
     }
     ecmgw::app::block_signals();
     return ecmgw::app::run_daemon(*cfg);

@@ -194,8 +194,40 @@ CREATE TABLE provisioned (
 ) WITHOUT ROWID;
 )sql";
 
+// v3 -> v4: the outbox's size, kept by triggers in the statement that changes it, so
+// that the cap ([store] outbox_max_mb) is checked after every batch without summing
+// hundreds of megabytes of bodies. `bytes` counts the bodies' bytes, as the uplink does.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE outbox_usage (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    records INTEGER NOT NULL CHECK (records >= 0),
+    bytes   INTEGER NOT NULL CHECK (bytes >= 0)
+);
+INSERT INTO outbox_usage (id, records, bytes)
+    SELECT 1, count(*), coalesce(sum(length(CAST(body AS BLOB))), 0) FROM outbox;
+CREATE TRIGGER outbox_usage_insert AFTER INSERT ON outbox
+BEGIN
+    UPDATE outbox_usage SET records = records + 1,
+        bytes = bytes + length(CAST(NEW.body AS BLOB)) WHERE id = 1;
+END;
+CREATE TRIGGER outbox_usage_delete AFTER DELETE ON outbox
+BEGIN
+    UPDATE outbox_usage SET records = records - 1,
+        bytes = bytes - length(CAST(OLD.body AS BLOB)) WHERE id = 1;
+END;
+CREATE TRIGGER outbox_usage_update AFTER UPDATE OF body ON outbox
+BEGIN
+    UPDATE outbox_usage SET bytes = bytes - length(CAST(OLD.body AS BLOB))
+        + length(CAST(NEW.body AS BLOB)) WHERE id = 1;
+END;
+CREATE TRIGGER outbox_usage_never_deleted BEFORE DELETE ON outbox_usage
+BEGIN
+    SELECT RAISE(ABORT, 'the outbox_usage row must never be deleted');
+END;
+)sql";
+
 // One entry per schema version; the array's size ties it to kSchemaVersion.
-constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2, kV3};
+constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2, kV3, kV4};
 // A std::array quietly value-initialises missing entries: catch a kSchemaVersion
 // bump without its migration at compile time, not on a box in the field.
 static_assert(

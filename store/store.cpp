@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <limits>
@@ -17,6 +18,12 @@
 namespace ecmgw::store {
 
 namespace detail {
+
+// The store's own reports, which the outbox cap never drops: a drop event must
+// reach the cloud, or it could not tell the dropped seqs from lost ones.
+#define ECMGW_STORE_REPORT                                                                     \
+    "(kind = 'event' AND json_valid(body) AND coalesce(json_extract(body, '$.event'), '') IN " \
+    "('outbox_dropped', 'store_write_failed'))"
 
 // Every statement the store runs, prepared once per connection at open.
 enum class Q : std::size_t {
@@ -36,6 +43,16 @@ enum class Q : std::size_t {
     ReadingBefore,
     ReadingCount,
     UserVersion,
+    OutboxBytes,
+    InsertEvent,
+    TrimCandidates,
+    TrimDelete,
+    OldestPendingMs,
+    SummariesFromMs,
+    MeterAtOrAfter,
+    MeterAfter,
+    PruneReadingsOfMeter,
+    PruneEvents,
     Count_,
 };
 
@@ -51,9 +68,10 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
     "INSERT INTO outbox (seq, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4)",
     "SELECT seq, kind, body, created_ms FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     "DELETE FROM outbox WHERE seq <= ?1",
-    // length() counts characters; the cast makes it count bytes, as the uplink does.
-    "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0),"
-    " coalesce(sum(length(CAST(body AS BLOB))), 0) FROM outbox",
+    // The counts come from outbox_usage (kept by triggers, schema v4): summing the
+    // bodies of a capped outbox would read hundreds of megabytes.
+    "SELECT u.records, coalesce((SELECT min(seq) FROM outbox), 0),"
+    " coalesce((SELECT max(seq) FROM outbox), 0), u.bytes FROM outbox_usage AS u WHERE u.id = 1",
     "SELECT meter, ts_ms, quantity, value FROM readings"
     " WHERE meter = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, id LIMIT ?4",
     "SELECT meter, ts_ms, quantity, value FROM readings"
@@ -64,7 +82,28 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
     " WHERE meter = ?1 AND quantity = ?2 AND ts_ms < ?3 ORDER BY ts_ms DESC, id DESC LIMIT 1",
     "SELECT count(*) FROM readings",
     "PRAGMA user_version",
+    "SELECT bytes FROM outbox_usage WHERE id = 1",
+    "INSERT INTO events (ts_ms, type, body) VALUES (?1, ?2, ?3)",
+    // length() counts characters; the cast makes it count bytes, as outbox_usage does.
+    "SELECT seq, length(CAST(body AS BLOB)) FROM outbox WHERE kind = ?1 AND seq > ?2"
+    " AND NOT " ECMGW_STORE_REPORT " ORDER BY seq LIMIT 512",
+    "DELETE FROM outbox WHERE kind = ?1 AND seq BETWEEN ?2 AND ?3 AND NOT " ECMGW_STORE_REPORT,
+    "SELECT created_ms FROM outbox ORDER BY seq LIMIT 1",
+    "SELECT value FROM core_state WHERE name = 'summaries_from_ms'",
+    "SELECT meter FROM readings WHERE meter >= ?1 ORDER BY meter LIMIT 1",
+    "SELECT meter FROM readings WHERE meter > ?1 ORDER BY meter LIMIT 1",
+    // Both walk the (meter, ts_ms) index; the inner query finds the reading that
+    // reading_before(meter, quantity, cutoff) returns, which stays.
+    "DELETE FROM readings WHERE id IN (SELECT r.id FROM readings AS r"
+    " WHERE r.meter = ?1 AND r.ts_ms < ?2 AND r.id IS NOT (SELECT k.id FROM readings AS k"
+    "  WHERE k.meter = r.meter AND k.quantity = r.quantity AND k.ts_ms < ?2"
+    "  ORDER BY k.ts_ms DESC, k.id DESC LIMIT 1)"
+    " ORDER BY r.ts_ms LIMIT ?3)",
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT "
+    "?2)",
 };
+
+#undef ECMGW_STORE_REPORT
 
 struct Statements : StatementCache<Q, kSql.size()> {
     explicit Statements(sqlite3* handle) : StatementCache(handle, kSql) {}
@@ -168,6 +207,11 @@ Result configure(sqlite3* db) {
         return fail("store: setting journal_mode=WAL: SQLite kept journal_mode=" + journal_mode +
                     " (WAL needs a file on a local file system)");
     if (auto r = exec(db, "PRAGMA synchronous = FULL", "setting synchronous=FULL"); !r) return r;
+    // A big transaction (a cap drop, a backlog written after a full disk) grows the
+    // WAL; without a limit the file keeps that size for ever, space a small card
+    // needs back. 16 MB is several minutes of a busy box's commits.
+    if (auto r = exec(db, "PRAGMA journal_size_limit = 16777216", "setting journal_size_limit"); !r)
+        return r;
     return exec(db, "PRAGMA foreign_keys = ON", "setting foreign_keys=ON");
 }
 
@@ -215,6 +259,69 @@ Expected<std::int64_t> Transaction::append_outbox(std::string_view kind, std::st
     if (auto r = stmt.run(); !r) return unexpected(r.error());
     seq_dirty_ = true;
     return next_seq_++;
+}
+
+Expected<std::int64_t> Transaction::append_event(std::int64_t ts_ms, std::string_view type,
+                                                 std::string_view body) {
+    if (auto ok = ensure_open(open_, store_->db_, "append_event"); !ok)
+        return unexpected(ok.error());
+    {
+        auto stmt = store_->stmts_->use(Q::InsertEvent, "append_event");
+        stmt.bind(1, ts_ms).bind(2, type).bind(3, body);
+        if (auto r = stmt.run(); !r) return unexpected(r.error());
+    }
+    return append_outbox("event", body, ts_ms);
+}
+
+Expected<std::vector<OutboxDrop>> Transaction::trim_outbox(std::int64_t cap_bytes,
+                                                           std::int64_t target_bytes) {
+    if (auto ok = ensure_open(open_, store_->db_, "trim_outbox"); !ok)
+        return unexpected(ok.error());
+    Statements& stmts = *store_->stmts_;
+    auto usage = single_int(stmts, Q::OutboxBytes, "trim_outbox: reading the outbox size");
+    if (!usage) return unexpected(usage.error());
+    std::vector<OutboxDrop> drops;
+    if (*usage <= cap_bytes) return drops;
+    std::int64_t excess = *usage - std::min(target_bytes, cap_bytes);
+    // Readings go first: the meters' registers are cumulative (the next reading
+    // carries the consumption) and the readings table keeps them for retention_days.
+    // Summaries can be recomputed from the ledger; ledger entries are money and
+    // acknowledgements answer the cloud's commands, so they go last.
+    static constexpr std::array<const char*, 5> kDropOrder = {"reading", "summary", "event",
+                                                              "ledger", "ack"};
+    for (const char* kind : kDropOrder) {
+        if (excess <= 0) break;
+        OutboxDrop drop{kind, 0, 0, 0, 0};
+        std::int64_t after = 0;
+        bool exhausted = false;
+        while (excess > 0 && !exhausted) {
+            auto stmt = stmts.use(Q::TrimCandidates, "trim_outbox: choosing records");
+            stmt.bind(1, std::string_view(kind)).bind(2, after);
+            exhausted = true;
+            while (excess > 0) {
+                auto row = stmt.next();
+                if (!row) return unexpected(row.error());
+                if (!*row) break;
+                exhausted = false;
+                after = stmt.int64(0);
+                if (drop.count == 0) drop.first_seq = after;
+                drop.last_seq = after;
+                ++drop.count;
+                drop.bytes += stmt.int64(1);
+                excess -= stmt.int64(1);
+            }
+        }
+        if (drop.count == 0) continue;
+        auto stmt = stmts.use(Q::TrimDelete, "trim_outbox: dropping records");
+        stmt.bind(1, std::string_view(kind)).bind(2, drop.first_seq).bind(3, drop.last_seq);
+        if (auto r = stmt.run(); !r) return unexpected(r.error());
+        if (sqlite3_changes(store_->db_) != drop.count)
+            return fail("store: trim_outbox: dropped " +
+                        std::to_string(sqlite3_changes(store_->db_)) + " " + kind +
+                        " records, expected " + std::to_string(drop.count));
+        drops.push_back(std::move(drop));
+    }
+    return drops;
 }
 
 Result Transaction::commit() {
@@ -352,6 +459,88 @@ Expected<std::optional<Reading>> Store::reading_before(std::string_view meter,
 
 Expected<std::int64_t> Store::reading_count() {
     return single_int(*stmts_, Q::ReadingCount, "reading_count");
+}
+
+namespace {
+// A query that yields at most one integer (NULL counts as none).
+Expected<std::optional<std::int64_t>> optional_int(Statements& stmts, Q q, std::string_view op) {
+    auto stmt = stmts.use(q, op);
+    auto row = stmt.next();
+    if (!row) return unexpected(row.error());
+    if (!*row || stmt.is_null(0)) return std::optional<std::int64_t>{};
+    return std::optional<std::int64_t>{stmt.int64(0)};
+}
+
+Expected<std::optional<std::string>> meter_from(Statements& stmts, Q q, const std::string& from) {
+    auto stmt = stmts.use(q, "prune: finding the next meter");
+    stmt.bind(1, from);
+    auto row = stmt.next();
+    if (!row) return unexpected(row.error());
+    if (!*row) return std::optional<std::string>{};
+    return std::optional<std::string>{stmt.text(0)};
+}
+}  // namespace
+
+Expected<std::int64_t> Store::prune_readings_of(const std::string& meter, std::int64_t cutoff_ms,
+                                                std::int64_t budget) {
+    auto stmt = stmts_->use(Q::PruneReadingsOfMeter, "prune: deleting readings");
+    stmt.bind(1, meter).bind(2, cutoff_ms).bind(3, budget);
+    if (auto r = stmt.run(); !r) return unexpected(r.error());
+    return static_cast<std::int64_t>(sqlite3_changes(db_));
+}
+
+Expected<PruneResult> Store::prune(std::int64_t cutoff_ms, std::size_t max_rows) {
+    PruneResult out;
+    if (max_rows == 0) return out;
+    auto tx = begin();
+    if (!tx) return unexpected(tx.error());
+    // A record still waiting in the outbox was created at or after the oldest
+    // one's created_ms; its reading or event is not older than that. (An event's
+    // row and record share their time; a reading is stored when read, or later
+    // after a store failure, so its time is never after its record's.)
+    auto pending = optional_int(*stmts_, Q::OldestPendingMs, "prune: reading the outbox");
+    if (!pending) return unexpected(pending.error());
+    // The daily summaries still to write read each meter's last reading before
+    // their day's end.
+    auto summaries = optional_int(*stmts_, Q::SummariesFromMs, "prune: reading core_state");
+    if (!summaries) return unexpected(summaries.error());
+    const std::int64_t event_cutoff = std::min(cutoff_ms, pending->value_or(cutoff_ms));
+    const std::int64_t reading_cutoff = std::min(event_cutoff, summaries->value_or(cutoff_ms));
+
+    auto budget = clamp_limit(max_rows);
+    const std::string start = prune_meter_;
+    auto meter = meter_from(*stmts_, Q::MeterAtOrAfter, start);
+    bool wrapped = false;
+    while (budget > 0) {
+        if (!meter) return unexpected(meter.error());
+        if (!*meter) {
+            if (wrapped || start.empty()) break;
+            wrapped = true;
+            meter = meter_from(*stmts_, Q::MeterAtOrAfter, std::string());
+            continue;
+        }
+        if (wrapped && **meter >= start) break;  // every meter visited once
+        auto deleted = prune_readings_of(**meter, reading_cutoff, budget);
+        if (!deleted) return unexpected(deleted.error());
+        out.readings += *deleted;
+        budget -= *deleted;
+        if (budget == 0) {
+            prune_meter_ = **meter;  // it may have more: resume there
+            break;
+        }
+        meter = meter_from(*stmts_, Q::MeterAfter, **meter);
+    }
+    if (budget > 0) {
+        prune_meter_.clear();
+        auto stmt = stmts_->use(Q::PruneEvents, "prune: deleting events");
+        stmt.bind(1, event_cutoff).bind(2, budget);
+        if (auto r = stmt.run(); !r) return unexpected(r.error());
+        out.events = sqlite3_changes(db_);
+        budget -= out.events;
+    }
+    if (auto r = tx->commit(); !r) return unexpected(r.error());
+    out.more = budget == 0;
+    return out;
 }
 
 Expected<int> Store::schema_version() {

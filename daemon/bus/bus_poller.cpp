@@ -1,4 +1,5 @@
 #include "bus/bus_poller.hpp"
+#include "platform/log_context.hpp"
 #include "platform/thread_name.hpp"
 #include "platform/wall_clock.hpp"
 
@@ -65,6 +66,7 @@ void BusPoller::start() {
     alive_ns_ = Clock::now().time_since_epoch().count();
     thread_ = std::thread([this] {
         platform::name_this_thread("bus:" + bus_.name);
+        const platform::LogScope bus_field(platform::LogField::Bus, bus_.name);
         run();
     });
 }
@@ -96,9 +98,40 @@ std::future<CommandResult> BusPoller::submit(Command::Kind kind, const std::stri
         return future;
     }
     commands_.push_back(
-        {kind, static_cast<std::size_t>(it - drivers_.begin()), on, std::move(promise)});
+        {kind, static_cast<std::size_t>(it - drivers_.begin()), on, std::move(promise), {}});
     wake_.notify_all();
     return future;
+}
+
+std::future<CommandResult> BusPoller::with_link(LinkJob job) {
+    std::promise<CommandResult> promise;
+    auto future = promise.get_future();
+    std::lock_guard lock(mutex_);
+    if (stopping_) {
+        promise.set_value(failed("bus " + bus_.name + " is stopping"));
+        return future;
+    }
+    commands_.push_back({Command::Kind::LendLink, 0, false, std::move(promise), std::move(job)});
+    wake_.notify_all();
+    return future;
+}
+
+void BusPoller::lend_link(Command& command) {
+    if (auto r = link_->set_line(bus_line(bus_)); !r) {
+        close_link(r.error().message);
+        command.done.set_value(failed("bus " + bus_.name + ": " + r.error().message));
+        return;
+    }
+    spdlog::info("bus {}: scheduled polling paused for a job on the port", bus_.name);
+    CommandResult result;
+    try {
+        result = command.job(*link_);
+    } catch (const std::exception& e) {
+        // Another part's job must not end the bus thread.
+        result = failed(e.what());
+    }
+    spdlog::info("bus {}: scheduled polling resumed", bus_.name);
+    command.done.set_value(std::move(result));
 }
 
 std::future<CommandResult> BusPoller::read_now(const std::string& meter) {
@@ -127,7 +160,7 @@ Clock::time_point BusPoller::last_alive() const {
 bool BusPoller::wait_until(Clock::time_point t) {
     std::unique_lock lock(mutex_);
     // Wake at least every second so the watchdog sees the loop alive.
-    while (!stopping_ && commands_.empty() && Clock::now() < t) {
+    while (!stopping_ && commands_.empty() && !time_sync_asked_ && Clock::now() < t) {
         wake_.wait_until(lock, std::min(t, Clock::now() + std::chrono::seconds(1)));
         alive_ns_ = Clock::now().time_since_epoch().count();
     }
@@ -247,13 +280,14 @@ void BusPoller::deliver(std::size_t meter, const std::vector<Sample>& samples) {
     std::vector<store::Reading> readings;
     readings.reserve(samples.size());
     for (const auto& s : samples)
-        readings.push_back({drivers_[meter]->id(), ts, s.quantity, s.value});
+        readings.push_back({drivers_[meter]->id(), s.ts_ms.value_or(ts), s.quantity, s.value});
     sink_.accept(std::move(readings));
 }
 
 void BusPoller::run_turn(const PollSchedule::Turn& turn) {
     const std::size_t m = turn.meter;
     auto& driver = *drivers_[m];
+    const platform::LogScope meter_field(platform::LogField::Meter, driver.id());
     if (!prepare(m)) return;
     const LinkCounters before = counters_;
     const bool was_dead = schedule_.dead(m);
@@ -290,6 +324,7 @@ void BusPoller::run_turn(const PollSchedule::Turn& turn) {
 }
 
 void BusPoller::run_command(Command& command) {
+    if (command.kind == Command::Kind::LendLink) return lend_link(command);
     const std::size_t m = command.meter;
     auto& driver = *drivers_[m];
     CommandResult result;
@@ -324,9 +359,23 @@ void BusPoller::run_command(Command& command) {
     command.done.set_value(std::move(result));
 }
 
+bool BusPoller::sync_time_soon() {
+    const bool takes = std::any_of(drivers_.begin(), drivers_.end(),
+                                   [](const auto& d) { return d->takes_time_broadcast(); });
+    if (!takes) return false;
+    {
+        std::lock_guard lock(mutex_);  // not lost between the waiter's check and its wait
+        time_sync_asked_ = true;
+    }
+    wake_.notify_all();
+    return true;
+}
+
 void BusPoller::sync_time() {
+    time_sync_asked_ = false;
     const auto interval = std::chrono::seconds(bus_.time_sync_interval_s);
-    next_time_sync_ = Clock::now() + interval;
+    next_time_sync_ =
+        bus_.time_sync_interval_s > 0 ? Clock::now() + interval : Clock::time_point::max();
     const auto now = std::chrono::system_clock::now();
     if (!clock_is_plausible(now)) {
         if (!warned_clock_) {
@@ -342,6 +391,7 @@ void BusPoller::sync_time() {
         close_link(r.error().message);
         return;
     }
+    spdlog::info("bus {}: broadcast the time to its DL/T 645 meters", bus_.name);
     std::lock_guard lock(mutex_);
     ++snapshot_.time_syncs;
 }
@@ -359,7 +409,7 @@ void BusPoller::run() {
             continue;
         }
         const auto now = Clock::now();
-        if (now >= next_time_sync_) {
+        if (now >= next_time_sync_ || time_sync_asked_) {
             sync_time();
             continue;
         }

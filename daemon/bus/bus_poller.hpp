@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -68,6 +69,14 @@ class BusPoller {
     // Commands go before the next read; the future is ready when they have run.
     std::future<CommandResult> read_now(const std::string& meter);
     std::future<CommandResult> switch_supply(const std::string& meter, bool on);
+    // Broadcasts the time before the next read (the cloud's time_sync); false when
+    // no meter on this bus takes a time broadcast.
+    bool sync_time_soon();
+    // Lends the open port to `job` on the bus thread, with the bus's own line
+    // settings: nothing else goes on the wire until it returns, so scheduled
+    // polling pauses meanwhile (a scan). Meters that fell due are read after it.
+    using LinkJob = std::function<CommandResult(transport::ByteLink&)>;
+    std::future<CommandResult> with_link(LinkJob job);
 
     BusSnapshot snapshot() const;
     // Steady-clock time of the loop's last turn, for the watchdog.
@@ -76,10 +85,11 @@ class BusPoller {
 
   private:
     struct Command {
-        enum class Kind { ReadNow, Switch } kind;
+        enum class Kind { ReadNow, Switch, LendLink } kind;
         std::size_t meter;
         bool on = false;
         std::promise<CommandResult> done;
+        LinkJob job;  // LendLink
     };
 
     void run();
@@ -89,6 +99,7 @@ class BusPoller {
     std::optional<Command> next_command();
     std::future<CommandResult> submit(Command::Kind kind, const std::string& meter, bool on);
     void run_command(Command& command);
+    void lend_link(Command& command);
     void run_turn(const PollSchedule::Turn& turn);
     void sync_time();
     // Prepares the link for `meter` (line, timeout); false when the link failed.
@@ -122,6 +133,7 @@ class BusPoller {
     std::vector<MeterStats> stats_;
 
     std::atomic<std::int64_t> alive_ns_{0};
+    std::atomic<bool> time_sync_asked_{false};
     std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "bus/dlt645_driver.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <thread>
 
 #include "bus/meter_clock.hpp"
@@ -19,6 +20,39 @@ std::optional<Sample> to_sample(const dlt645::DataItem& item, const dlt645::Valu
         return std::nullopt;
     }
     return Sample{std::string(item.quantity), v.number};
+}
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// A local date and time (the meter's, the gateway's TZ) as Unix ms; -1 when it does not
+// exist in the zone.
+std::int64_t local_ms(const dlt645::DateTime& t) {
+    std::tm tm{};
+    tm.tm_year = t.year - 1900;
+    tm.tm_mon = t.month - 1;
+    tm.tm_mday = t.day;
+    tm.tm_hour = t.hour;
+    tm.tm_min = t.minute;
+    tm.tm_sec = t.second;
+    tm.tm_isdst = -1;
+    const std::time_t seconds = std::mktime(&tm);
+    return seconds == static_cast<std::time_t>(-1) ? -1 : static_cast<std::int64_t>(seconds) * 1000;
+}
+
+// The local midnight that began `t`'s day, as Unix ms.
+std::int64_t midnight_before(SystemTime t) {
+    dlt645::DateTime day = local_datetime(t);
+    day.hour = day.minute = day.second = 0;
+    return local_ms(day);
+}
+
+// The next local midnight after `t`: a meter without a freeze can only have one then.
+SystemTime midnight_after(SystemTime t) {
+    // 26 hours from today's midnight is always in tomorrow, whatever the DST change.
+    const auto later =
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(midnight_before(t))) +
+        std::chrono::hours(26);
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(midnight_before(later)));
 }
 
 }  // namespace
@@ -89,6 +123,82 @@ Expected<dlt645::BlockValues> Dlt645Driver::decode_block(dlt645::DataId block,
     return dlt645::decode_block(*dlt645::find_block(block), value);
 }
 
+std::chrono::system_clock::time_point Dlt645Driver::now() const {
+    return spec_.clock ? spec_.clock() : std::chrono::system_clock::now();
+}
+
+// Due when the last freeze seen is older than the last local midnight: one read a day,
+// plus retries while the meter has not frozen yet.
+bool Dlt645Driver::freeze_due(SystemTime t) const {
+    if (spec_.frozen.empty() || spec_.version_1997 || t < freeze_not_before_) return false;
+    // With the clock unset there is no midnight to compare with.
+    if (!clock_is_plausible(t)) return false;
+    return !last_freeze_ms_ || *last_freeze_ms_ < midnight_before(t);
+}
+
+Expected<std::int64_t, ReadError> Dlt645Driver::read_freeze_time(Dlt645Client& client) {
+    auto raw =
+        client.read_raw(spec_.address, *dlt645::daily_freeze_di(dlt645::kDailyFreezeTime, 1));
+    if (!raw) return unexpected(raw.error());
+    auto when = dlt645::decode_freeze_time(raw->value);
+    if (!when) return unexpected(ReadError{ReadFailure::Invalid, when.error().message});
+    const std::int64_t ms = local_ms(*when);
+    if (ms < 0) {
+        return unexpected(
+            ReadError{ReadFailure::Invalid, "freeze time is not a local time of the gateway"});
+    }
+    return ms;
+}
+
+Expected<void, ReadError> Dlt645Driver::read_freeze(Dlt645Client& client, ReadOutcome& out,
+                                                    bool& answered) {
+    const SystemTime t = now();
+    if (!freeze_due(t)) return {};
+    // A refusal means the meter has no freeze (yet, or at all): a new one can only come
+    // at its next midnight. Anything else is tried again after `freeze_retry`.
+    auto failed = [&](const ReadError& e) -> Expected<void, ReadError> {
+        if (ends_turn(e, answered)) return unexpected(e);
+        if (e.kind != ReadFailure::Timeout) answered = true;
+        freeze_not_before_ =
+            e.kind == ReadFailure::Refused ? midnight_after(t) : t + spec_.freeze_retry;
+        out.item_errors.push_back(e);
+        return {};
+    };
+    auto time = read_freeze_time(client);
+    if (!time) return failed(time.error());
+    answered = true;
+    if (last_freeze_ms_ && *time <= *last_freeze_ms_) {
+        freeze_not_before_ = t + spec_.freeze_retry;  // not frozen since: its clock is behind
+        return {};
+    }
+    auto raw = client.read_raw(spec_.address,
+                               *dlt645::daily_freeze_di(dlt645::kDailyFrozenImportEnergy, 1));
+    if (!raw) return failed(raw.error());
+    auto energy = dlt645::decode_frozen_energy(raw->value);
+    if (!energy) return failed({ReadFailure::Invalid, energy.error().message});
+    // The meter may have frozen between the two reads: then the energy belongs to a
+    // newer freeze than the time read first, and the next turn reads both again.
+    auto again = read_freeze_time(client);
+    if (!again) return failed(again.error());
+    if (*again != *time) return {};
+
+    for (const auto name : spec_.frozen) {
+        const auto at =
+            static_cast<std::size_t>(std::find(dlt645::kFrozenImportQuantities.begin(),
+                                               dlt645::kFrozenImportQuantities.end(), name) -
+                                     dlt645::kFrozenImportQuantities.begin());
+        if (at == 0) {
+            out.samples.push_back({std::string(name), energy->total, *time});
+        } else if (at <= energy->tariffs.size()) {
+            out.samples.push_back({std::string(name), energy->tariffs[at - 1], *time});
+        }
+    }
+    last_freeze_ms_ = *time;
+    // A freeze older than the last midnight: the meter has not made that one yet.
+    if (*time < midnight_before(t)) freeze_not_before_ = t + spec_.freeze_retry;
+    return {};
+}
+
 Expected<ReadOutcome, ReadError> Dlt645Driver::read(BusContext& bus) {
     Dlt645Client client(bus.exchange());
     ReadOutcome out;
@@ -139,6 +249,9 @@ Expected<ReadOutcome, ReadError> Dlt645Driver::read(BusContext& bus) {
             answered = true;
             if (auto s = to_sample(*item, *value)) out.samples.push_back(std::move(*s));
         }
+    }
+    if (auto frozen = read_freeze(client, out, answered); !frozen) {
+        return unexpected(frozen.error());
     }
     return out;
 }

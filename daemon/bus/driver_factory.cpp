@@ -1,5 +1,7 @@
 #include "bus/driver_factory.hpp"
 
+#include <algorithm>
+
 #include "bus/cjt188_driver.hpp"
 #include "bus/dlt645_driver.hpp"
 #include "bus/modbus_driver.hpp"
@@ -57,9 +59,19 @@ Expected<std::unique_ptr<MeterDriver>> make_dlt645(const config::BusConfig& bus,
                          std::nullopt,
                          std::chrono::seconds(m.control_valid_s)};
     for (const auto& q : wanted(m)) {
+        if (!v1997 && dlt645::is_frozen_quantity(q)) {
+            spec.frozen.push_back(*std::find(dlt645::kFrozenImportQuantities.begin(),
+                                             dlt645::kFrozenImportQuantities.end(), q));
+            continue;
+        }
         const auto* item = v1997 ? dlt645_1997::find_data_item(q) : dlt645::find_data_item(q);
         if (item == nullptr) return fail("meter " + m.id + ": unknown quantity " + q);
         spec.items.push_back(item);
+    }
+    // A charged meter's daily summary takes its day from the meter's own freeze when it
+    // has one; the read costs a few requests a day.
+    if (m.quantities.empty() && !v1997 && !m.account.empty()) {
+        spec.frozen.push_back(dlt645::kFrozenImportQuantities[0]);
     }
     if (m.relay && !v1997) {
         auto auth = dlt645::ControlAuth::parse(static_cast<std::uint8_t>(m.privilege), m.password,

@@ -21,6 +21,9 @@ namespace ecmgw::bus {
 struct Sample {
     std::string quantity;
     Decimal value;
+    // When the value held, if not when it was read: a meter's frozen register carries
+    // its freeze time (Unix ms, UTC).
+    std::optional<std::int64_t> ts_ms{};
 };
 
 // What a turn on one meter produced. Item errors (the meter refused one item,

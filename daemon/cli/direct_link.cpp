@@ -8,6 +8,7 @@
 #include "bus/cjt188_driver.hpp"
 #include "bus/dlt645_client.hpp"
 #include "bus/driver_factory.hpp"
+#include "cli/daemon_link.hpp"
 #include "ecmgw/protocols/cjt188.hpp"
 #include "ecmgw/protocols/dlt645_1997.hpp"
 #include "ecmgw/protocols/serial_port.hpp"
@@ -241,6 +242,7 @@ Expected<MeterSetup, CommandError> plan_meter(const LinkOptions& o, const SetupR
                                        fmt::format("{}: {}", rules.command, s.error().message)});
     }
     s->command = rules.command;
+    s->socket = o.socket;
     return s;
 }
 
@@ -272,16 +274,35 @@ std::string wiring_hint(const MeterSetup& s) {
     }
 }
 
-DirectLink::DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> link)
+DirectLink::DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> owned,
+                       transport::ByteLink& link)
     : setup_(std::move(setup)),
-      link_(std::move(link)),
+      owned_(std::move(owned)),
+      link_(&link),
       exchange_{*link_, timing_of(setup_.bus), counters_},
       context_(exchange_) {}
 
 Expected<std::unique_ptr<DirectLink>, CommandError> DirectLink::open(MeterSetup setup) {
+    // Two masters on one bus garble each other's frames and the daemon's readings.
+    if (auto owner = daemon_bus_on(setup.socket, setup.bus)) {
+        return usage(fmt::format(
+            "{}: {} is bus {} of the running gateway daemon, which polls it. Go through the "
+            "daemon instead (`ecmgw read METER`, `ecmgw relay METER on|off`, `ecmgw scan {}`), "
+            "or stop it first (systemctl stop ecmgw) to use the port directly.",
+            setup.command, describe_port(setup.bus), *owner, *owner));
+    }
     auto link = open_link(setup.bus);
     if (!link) return usage(fmt::format("{}: {}", setup.command, link.error().message));
-    return std::unique_ptr<DirectLink>(new DirectLink(std::move(setup), std::move(*link)));
+    auto& l = **link;
+    return std::unique_ptr<DirectLink>(new DirectLink(std::move(setup), std::move(*link), l));
+}
+
+Expected<std::unique_ptr<DirectLink>, CommandError> DirectLink::borrow(MeterSetup setup,
+                                                                       transport::ByteLink& link) {
+    if (auto line = link.set_line(bus::bus_line(setup.bus)); !line) {
+        return usage(fmt::format("{}: {}", setup.command, line.error().message));
+    }
+    return std::unique_ptr<DirectLink>(new DirectLink(std::move(setup), nullptr, link));
 }
 
 Expected<std::string, bus::ReadError> read_wildcard_address(bus::Exchange& exchange,

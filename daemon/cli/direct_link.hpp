@@ -37,6 +37,7 @@ struct SetupRules {
 // What the flags describe, before anything is opened.
 struct MeterSetup {
     std::string command;    // "ecmgw read"
+    std::string socket;     // the daemon's control socket, to ask whether it owns the port
     config::Config config;  // only the profiles are used
     config::BusConfig bus;  // the link and its line settings, timeouts
     config::MeterConfig meter;
@@ -61,6 +62,10 @@ bool is_dlt645(config::Protocol protocol);
 class DirectLink {
   public:
     static Expected<std::unique_ptr<DirectLink>, CommandError> open(MeterSetup setup);
+    // On a link someone else owns and keeps open (the daemon's bus, lent to a
+    // scan for its duration); its line is set from the setup.
+    static Expected<std::unique_ptr<DirectLink>, CommandError> borrow(MeterSetup setup,
+                                                                      transport::ByteLink& link);
     DirectLink(const DirectLink&) = delete;
     DirectLink& operator=(const DirectLink&) = delete;
 
@@ -78,10 +83,12 @@ class DirectLink {
     CommandError failure(const bus::ReadError& error) const;
 
   private:
-    DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> link);
+    DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> owned,
+               transport::ByteLink& link);
 
     MeterSetup setup_;
-    std::unique_ptr<transport::ByteLink> link_;
+    std::unique_ptr<transport::ByteLink> owned_;
+    transport::ByteLink* link_;
     bus::LinkCounters counters_;
     bus::Exchange exchange_;
     bus::BusContext context_;

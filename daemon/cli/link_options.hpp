@@ -30,6 +30,9 @@ struct LinkOptions {
 
     std::vector<std::string> quantities;
     bool json = false;
+
+    // The running daemon's control socket: a port it owns is refused here.
+    std::string socket;
 };
 
 }  // namespace ecmgw::cli

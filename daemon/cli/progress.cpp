@@ -14,7 +14,10 @@ constexpr std::size_t kBarWidth = 20;
 }  // namespace
 
 Progress::Progress(std::string what, std::size_t total, std::FILE* out)
-    : what_(std::move(what)), total_(total), out_(out), tty_(isatty(fileno(out)) == 1) {
+    : what_(std::move(what)),
+      total_(total),
+      out_(out),
+      tty_(out != nullptr && isatty(fileno(out)) == 1) {
     draw();
 }
 
@@ -37,6 +40,7 @@ void Progress::step() {
 
 void Progress::found(const std::string& line) {
     ++found_;
+    if (out_ == nullptr) return;
     clear();
     fmt::print(out_, "{}\n", line);
     draw();

@@ -12,7 +12,8 @@ namespace ecmgw::cli {
 
 class Progress {
   public:
-    // `what` names the steps: "units", "addresses".
+    // `what` names the steps: "units", "addresses". `out` nullptr: silent (a scan
+    // the daemon runs for a client, who gets the meters found in its answer).
     Progress(std::string what, std::size_t total, std::FILE* out = stderr);
     ~Progress();
     Progress(const Progress&) = delete;

@@ -56,48 +56,54 @@ struct Collector {
 
 void say(const std::string& line) { fmt::print(stderr, "{}\n", line); }
 
-Expected<void, CommandError> search(DirectLink& link, Collector& c) {
-    Progress progress("addresses", kSearchFanOut);
+Expected<void, CommandError> search(DirectLink& link, Collector& c, const ScanOutput& out) {
+    Progress progress("addresses", kSearchFanOut, out.progress);
     auto found = [&](FoundMeter m) {
         if (c.add(m)) progress.found(found_line(link.setup(), m));
     };
-    auto done = search_addresses(link, progress, found, interrupted);
+    auto done = search_addresses(link, progress, found, out.stop);
     progress.finish();
     return done;
 }
 
 Expected<std::vector<FoundMeter>, CommandError> scan_addressed(DirectLink& link,
-                                                               const ScanOptions& o) {
+                                                               const ScanOptions& o,
+                                                               const ScanOutput& out) {
     const auto& s = link.setup();
     Collector c;
     auto hearing = ask_wildcard(link);
     if (!hearing) return unexpected(hearing.error());
-    if (c.add({hearing->address, 0, ""})) say(found_line(s, c.found.back()));
+    if (c.add({hearing->address, 0, ""})) out.say(found_line(s, c.found.back()));
     if (!hearing->problem.empty()) {
-        say(fmt::format("a meter answered the wildcard read-address, but: {}", hearing->problem));
+        out.say(
+            fmt::format("a meter answered the wildcard read-address, but: {}", hearing->problem));
     }
     const bool several = hearing->heard == Heard::Several;
     if (is_dlt645(s.meter.protocol) && (several || o.search)) {
-        if (several) say("several meters answered the wildcard at once: searching by address");
-        if (auto r = search(link, c); !r) return unexpected(r.error());
+        if (several) out.say("several meters answered the wildcard at once: searching by address");
+        if (auto r = search(link, c, out); !r) return unexpected(r.error());
         if (several && c.found.empty()) {
-            say("no meter answered a partial wildcard: many meters accept only the full "
+            out.say(
+                "no meter answered a partial wildcard: many meters accept only the full "
                 "wildcard. Connect them one at a time, or take the addresses from their "
                 "nameplates.");
         }
     } else if (several) {
-        say("several meters answered the wildcard at once, and CJ/T 188 has no address search: "
+        out.say(
+            "several meters answered the wildcard at once, and CJ/T 188 has no address search: "
             "connect the meters one at a time, or take the addresses from their nameplates.");
     } else if (hearing->heard == Heard::Nobody && is_dlt645(s.meter.protocol)) {
-        say("no meter answered the wildcard read-address; --search also tries partial "
+        out.say(
+            "no meter answered the wildcard read-address; --search also tries partial "
             "wildcards (slow: 100 requests or more)");
     }
     return c.found;
 }
 
-Expected<std::vector<FoundMeter>, CommandError> scan_units(DirectLink& link, const ScanOptions& o) {
-    Progress progress("units", static_cast<std::size_t>(o.to - o.from + 1));
-    auto found = sweep_units(link, {o.from, o.to}, progress, interrupted);
+Expected<std::vector<FoundMeter>, CommandError> scan_units(DirectLink& link, const ScanOptions& o,
+                                                           const ScanOutput& out) {
+    Progress progress("units", static_cast<std::size_t>(o.to - o.from + 1), out.progress);
+    auto found = sweep_units(link, {o.from, o.to}, progress, out.stop);
     progress.finish();
     return found;
 }
@@ -119,16 +125,26 @@ int print_found(DirectLink& link, const ScanOptions& o, std::vector<FoundMeter> 
 
 }  // namespace
 
-int run_scan(const ScanOptions& o) {
-    if (auto r = check_flags(o); !r) return report(r.error());
+Expected<MeterSetup, CommandError> plan_scan(const ScanOptions& o) {
+    if (auto r = check_flags(o); !r) return unexpected(r.error());
     const bool modbus = protocol_of(o.link.protocol) == config::Protocol::Modbus;
-    auto setup = plan_meter(
+    return plan_meter(
         o.link, {kCommand, modbus ? kSweepTimeoutMs : SetupRules{}.default_timeout_ms, false});
+}
+
+Expected<std::vector<FoundMeter>, CommandError> scan_link(DirectLink& link, const ScanOptions& o,
+                                                          const ScanOutput& out) {
+    return link.setup().meter.protocol == config::Protocol::Modbus ? scan_units(link, o, out)
+                                                                   : scan_addressed(link, o, out);
+}
+
+int run_scan(const ScanOptions& o) {
+    auto setup = plan_scan(o);
     if (!setup) return report(setup.error());
     auto link = DirectLink::open(std::move(*setup));
     if (!link) return report(link.error());
     catch_interrupt();
-    auto found = modbus ? scan_units(**link, o) : scan_addressed(**link, o);
+    auto found = scan_link(**link, o, {say, stderr, interrupted});
     if (!found) return report(found.error());
     return print_found(**link, o, std::move(*found));
 }

@@ -4,8 +4,13 @@
 // partial-wildcard address search (see dlt645_search.hpp).
 #pragma once
 
+#include <cstdio>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "cli/direct_link.hpp"
+#include "cli/found_meter.hpp"
 #include "cli/link_options.hpp"
 
 namespace ecmgw::cli {
@@ -22,5 +27,21 @@ struct ScanOptions {
 
 // Exit codes: 0 something found, 1 usage or port error, 2 nothing found.
 int run_scan(const ScanOptions& options);
+
+// Where a scan's remarks and progress go: the terminal for `ecmgw scan` on a
+// port; for a scan the daemon runs on its bus, into the answer to the client.
+struct ScanOutput {
+    std::function<void(const std::string&)> say;  // one remark, a line
+    std::FILE* progress = stderr;                 // nullptr: no progress bar
+    std::function<bool()> stop;                   // true: end early (Ctrl-C)
+};
+
+// The setup of a scan from its flags (plan_meter with the scan's own timeouts).
+Expected<MeterSetup, CommandError> plan_scan(const ScanOptions& options);
+// The scan itself on an open link: a Modbus sweep, or the wildcard read-address
+// (and the DL/T 645 partial-wildcard search).
+Expected<std::vector<FoundMeter>, CommandError> scan_link(DirectLink& link,
+                                                          const ScanOptions& options,
+                                                          const ScanOutput& out);
 
 }  // namespace ecmgw::cli

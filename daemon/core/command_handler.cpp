@@ -1,4 +1,5 @@
 #include "core/command_handler.hpp"
+#include "ecmgw/common/overloaded.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,13 +8,6 @@
 namespace ecmgw::core {
 
 namespace {
-
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 Unexpected<Refusal> refuse(std::string reason) { return unexpected(Refusal{std::move(reason)}); }
 
@@ -32,8 +26,17 @@ prepaid::Force to_force(ForcedSupply s) {
 }  // namespace
 
 CommandHandler::CommandHandler(PrepaidCore& core, store::Store& store, std::string key,
+                               uplink::VerifyOptions options, Services services)
+    : core_(core),
+      store_(store),
+      key_(std::move(key)),
+      options_(options),
+      services_(std::move(services)),
+      provisioning_(services_.provisioning) {}
+
+CommandHandler::CommandHandler(PrepaidCore& core, store::Store& store, std::string key,
                                uplink::VerifyOptions options)
-    : core_(core), store_(store), key_(std::move(key)), options_(options) {}
+    : CommandHandler(core, store, std::move(key), options, Services{}) {}
 
 void CommandHandler::acknowledge(const std::string& id, bool record, std::string_view type,
                                  const std::string& error, std::int64_t now_ms) {
@@ -56,6 +59,21 @@ Expected<void, Refusal> CommandHandler::apply(store::Transaction& tx, const Comm
         if (!result) return unexpected(result.error());
         return {};
     };
+    // A registry change, then a reload once it has committed.
+    auto provision = [&](const char* kind, const std::string& id,
+                         const std::optional<nlohmann::json>& body) -> Expected<void, Refusal> {
+        if (provisioning_ == nullptr)
+            return refuse("provisioning is not available: the daemon runs without its config file");
+        auto changed = provisioning_->change(tx, kind, id, body, command.id, now_ms);
+        if (changed) reload_after_commit_ = true;
+        return changed;
+    };
+    auto provision_object = [&](const char* kind,
+                                const nlohmann::json& body) -> Expected<void, Refusal> {
+        auto id = entity_id(body);
+        if (!id) return refuse(std::string(kind) + ": " + id.error().message);
+        return provision(kind, *id, body);
+    };
     return std::visit(
         Overloaded{
             [&](const TopUp& c) {
@@ -75,6 +93,45 @@ Expected<void, Refusal> CommandHandler::apply(store::Transaction& tx, const Comm
             [&](const SupplyForce& c) {
                 return engine.force_supply(tx, c.meter, to_force(c.state),
                                            "cloud command " + command.id, now_ms);
+            },
+            [&](const TariffSet& c) { return provision_object("tariff", c.tariff); },
+            [&](const AccountSet& c) { return provision_object("account", c.account); },
+            [&](const MeterSet& c) { return provision_object("meter", c.meter); },
+            [&](const MeterRemove& c) { return provision("meter", c.meter, std::nullopt); },
+            [&](const AccountRemove& c) -> Expected<void, Refusal> {
+                // A wallet with money (or debt) in it is settled first: removing it
+                // would leave the tenant's credit nowhere.
+                auto row = engine.tables().account(c.account);
+                if (!row) return refuse("store: " + row.error().message);
+                if (*row && (*row)->balance_fen != 0)
+                    return refuse("account " + c.account + " has a balance of " +
+                                  std::to_string((*row)->balance_fen) +
+                                  " fen; refund or adjust it to 0 first");
+                return provision("account", c.account, std::nullopt);
+            },
+            [&](const ConfigReload&) -> Expected<void, Refusal> {
+                if (provisioning_ == nullptr)
+                    return refuse(
+                        "reload is not available: the daemon runs without its config file");
+                if (auto ok = provisioning_->check_reloadable(); !ok) return ok;
+                reload_after_commit_ = true;
+                return {};
+            },
+            // Acknowledged when queued: the reading itself follows on the readings
+            // topic like any other, with its own seq.
+            [&](const ReadNow& c) -> Expected<void, Refusal> {
+                if (!services_.read_now) return refuse("read_now is not available");
+                if (!engine.config().find_meter(c.meter))
+                    return refuse("no meter " + c.meter + " on this gateway");
+                if (!services_.read_now(c.meter))
+                    return refuse("meter " + c.meter + " is on no running bus");
+                return {};
+            },
+            [&](const TimeSync&) -> Expected<void, Refusal> {
+                if (!services_.time_sync) return refuse("time_sync is not available");
+                if (services_.time_sync() == 0)
+                    return refuse("no bus has meters that take a time broadcast (DL/T 645)");
+                return {};
             },
             [&](const auto& c) -> Expected<void, Refusal> {
                 return refuse("command type " + std::string(c.kType) +
@@ -118,6 +175,7 @@ void CommandHandler::handle(std::string_view payload, std::int64_t now_ms) {
     }
     const std::string type(command_type(command->action));
     std::string refusal;
+    reload_after_commit_ = false;
     auto applied = core_.transact([&](store::Transaction& tx) -> Result {
         auto fresh = core_.engine().tables().record_command(id, type, true, now_ms);
         if (!fresh) return unexpected(fresh.error());
@@ -131,6 +189,7 @@ void CommandHandler::handle(std::string_view payload, std::int64_t now_ms) {
     });
     if (applied) {
         spdlog::info("command {} ({}) applied", id, type);
+        if (reload_after_commit_) provisioning_->request_reload();
         return;
     }
     if (refusal.empty()) {

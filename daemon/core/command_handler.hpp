@@ -8,16 +8,30 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "core/commands.hpp"
 #include "core/prepaid_core.hpp"
+#include "core/provisioning.hpp"
 #include "uplink/command_auth.hpp"
 
 namespace ecmgw::core {
 
 class CommandHandler {
   public:
+    // What commands reach beyond the store. A member left empty refuses its commands.
+    struct Services {
+        // Tariff, account and meter changes, config reloads.
+        Provisioning* provisioning = nullptr;
+        // Queues a read of the meter before its bus's next scheduled read; false when
+        // no bus polls it.
+        std::function<bool(const std::string& meter)> read_now;
+        // Queues a time broadcast on every bus with DL/T 645 meters; how many buses.
+        std::function<int()> time_sync;
+    };
+    CommandHandler(PrepaidCore& core, store::Store& store, std::string key,
+                   uplink::VerifyOptions options, Services services);
     CommandHandler(PrepaidCore& core, store::Store& store, std::string key,
                    uplink::VerifyOptions options);
 
@@ -36,6 +50,9 @@ class CommandHandler {
     store::Store& store_;
     std::string key_;
     uplink::VerifyOptions options_;
+    Services services_;
+    Provisioning* provisioning_;
+    bool reload_after_commit_ = false;  // set by apply() for the command in hand
 };
 
 }  // namespace ecmgw::core

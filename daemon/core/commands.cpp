@@ -146,6 +146,27 @@ class Reader {
         return *v;
     }
 
+    // A tariff may come as one object or as its versions (a non-empty array of them).
+    json object_or_versions(const char* name) {
+        const json* v = field(name, "an object, or an array of versions");
+        if (v == nullptr) return json::object();
+        if (v->is_array()) {
+            if (v->empty()) {
+                problem(std::string(name) + " must not be an empty array");
+                return json::object();
+            }
+            for (const auto& version : *v) {
+                if (!version.is_object() || version.empty()) {
+                    problem(std::string(name) + " versions must be non-empty objects, found " +
+                            version.type_name());
+                    return json::object();
+                }
+            }
+            return *v;
+        }
+        return object(name);
+    }
+
     ForcedSupply supply_state(const char* name) {
         const json* v = string_field(name, "\"on\", \"off\" or \"none\"");
         if (v == nullptr) return ForcedSupply::None;
@@ -219,7 +240,7 @@ const std::vector<TypeSpec>& type_specs() {
          }},
         {TariffSet::kType,
          {"tariff"},
-         [](Reader& r) { return r.finish(TariffSet{r.object("tariff")}); }},
+         [](Reader& r) { return r.finish(TariffSet{r.object_or_versions("tariff")}); }},
         {AccountSet::kType,
          {"account"},
          [](Reader& r) { return r.finish(AccountSet{r.object("account")}); }},

@@ -49,12 +49,15 @@ struct Refund {
     std::int64_t amount_fen = 0;  // 1..kMaxCommandAmountFen
     std::string txn;
 };
-// {"type":"tariff_set","tariff":{…}}: the tariff object, kept raw for now.
+// {"type":"tariff_set","tariff":{…}} or {"type":"tariff_set","tariff":[{…},{…}]}: the
+// tariff as the config file's [[tariff]] keys (decimals as strings; effective_from as an
+// RFC 3339 string), or all its versions. It replaces every version the gateway has.
 struct TariffSet {
     static constexpr std::string_view kType = "tariff_set";
-    nlohmann::json tariff;  // a non-empty object
+    nlohmann::json tariff;  // a non-empty object, or a non-empty array of them
 };
-// {"type":"account_set","account":{…}}: the account object, kept raw for now.
+// {"type":"account_set","account":{…}}: the account as the file's [[account]] keys;
+// it adds the account or replaces the one with its id (the balance is the ledger's).
 struct AccountSet {
     static constexpr std::string_view kType = "account_set";
     nlohmann::json account;  // a non-empty object
@@ -64,7 +67,8 @@ struct AccountRemove {
     static constexpr std::string_view kType = "account_remove";
     std::string account;
 };
-// {"type":"meter_set","meter":{…}}: the meter object, kept raw for now.
+// {"type":"meter_set","meter":{…}}: the meter as the file's [[meter]] keys; it adds
+// the meter or replaces the one with its id, and its bus starts polling it at once.
 struct MeterSet {
     static constexpr std::string_view kType = "meter_set";
     nlohmann::json meter;  // a non-empty object

@@ -29,6 +29,22 @@ std::int64_t fen_of(std::int64_t pico) {
     return (pico + prepaid::kPicoYuanPerFen / 2) / prepaid::kPicoYuanPerFen;
 }
 
+// The register the meter froze at `midnight_ms` itself (DL/T 645 daily freeze, stored by
+// the bus with the freeze time as its time); nothing when it froze at another time or
+// was not read.
+Expected<std::optional<store::Reading>> frozen_at(store::Store& store, const std::string& meter,
+                                                  const std::string& quantity,
+                                                  std::int64_t midnight_ms) {
+    auto r = store.reading_before(meter, quantity, midnight_ms + 1);
+    if (!r) return unexpected(r.error());
+    if (*r && (*r)->ts_ms == midnight_ms) return r;
+    return std::optional<store::Reading>{};
+}
+
+// The quantity a meter's frozen billing register is stored under: frozen_import_energy_kwh
+// for import_energy_kwh; no meter freezes volume_m3 or energy_kwh, so those find nothing.
+std::string frozen_quantity(const ChargedMeter& cm) { return "frozen_" + cm.quantity; }
+
 }  // namespace
 
 Result write_daily_summaries(store::Transaction& tx, store::Store& store, PrepaidEngine& engine,
@@ -49,10 +65,19 @@ Result write_daily_summaries(store::Transaction& tx, store::Store& store, Prepai
         if (now_ms - day_end < kWaitForMetersMs) {
             bool all_past = true;
             for (const auto& m : cfg.meters) {
-                if (engine.charged(m.id) == nullptr) continue;
+                const ChargedMeter* cm = engine.charged(m.id);
+                if (cm == nullptr) continue;
                 auto rating = tables.meter_rating(m.id);
                 if (!rating) return unexpected(rating.error());
                 if (*rating && (*rating)->last_ts_ms < day_end) all_past = false;
+                // A meter that froze the day's start will freeze its end: wait for that
+                // read too (the bus asks for it once the midnight has passed).
+                auto start = frozen_at(store, m.id, frozen_quantity(*cm), day_start);
+                if (!start) return unexpected(start.error());
+                if (!*start) continue;
+                auto end = frozen_at(store, m.id, frozen_quantity(*cm), day_end);
+                if (!end) return unexpected(end.error());
+                if (!*end) all_past = false;
             }
             if (!all_past) break;
         }
@@ -73,7 +98,11 @@ Result write_daily_summaries(store::Transaction& tx, store::Store& store, Prepai
                                      {"cost_fen", fen_of(u.cost_pico)}};
             }
             account_cost[m.account] += pico;
-            auto closing = store.reading_before(m.id, cm->quantity, day_end);
+            auto frozen_end = frozen_at(store, m.id, frozen_quantity(*cm), day_end);
+            if (!frozen_end) return unexpected(frozen_end.error());
+            const bool frozen = frozen_end->has_value();
+            auto closing =
+                frozen ? std::move(frozen_end) : store.reading_before(m.id, cm->quantity, day_end);
             if (!closing) return unexpected(closing.error());
             json body = {{"scope", "meter"},
                          {"day", date_text(day)},
@@ -83,11 +112,26 @@ Result write_daily_summaries(store::Transaction& tx, store::Store& store, Prepai
                          {"consumption", Decimal{micro, 6}.to_string()},
                          {"cost_fen", fen_of(pico)},
                          {"periods", std::move(periods)},
-                         {"source", "readings"},
+                         {"source", frozen ? "frozen" : "readings"},
                          {"gap", gap}};
             if (*closing) {
                 body["closing_register"] = (*closing)->value.to_string();
                 body["closing_ts"] = rfc3339_utc((*closing)->ts_ms);
+            }
+            if (frozen) {
+                // The meter's own day, from freeze to freeze; what was charged (and so
+                // the cost and the periods) stays beside it. A register that went back
+                // (meter replaced) says nothing of the day: the charges stand alone.
+                auto opening = frozen_at(store, m.id, frozen_quantity(*cm), day_start);
+                if (!opening) return unexpected(opening.error());
+                if (*opening) {
+                    auto end_micro = prepaid::to_micro_units((*closing)->value);
+                    auto start_micro = prepaid::to_micro_units((*opening)->value);
+                    if (end_micro && start_micro && *end_micro >= *start_micro) {
+                        body["consumption"] = Decimal{*end_micro - *start_micro, 6}.to_string();
+                        body["charged_consumption"] = Decimal{micro, 6}.to_string();
+                    }
+                }
             }
             if (auto seq = tx.append_outbox(kKindSummary, body.dump(), now_ms); !seq)
                 return unexpected(seq.error());

@@ -3,7 +3,10 @@
 // register, and per account the day's charges, top-ups and closing balance. Days
 // the gateway was down are summarised when it comes back, from the charges of the
 // readings on both sides of the gap (rating shares such an interval among its
-// days by time), and are marked "gap": true.
+// days by time), and are marked "gap": true. A meter that froze its billing register
+// at the day's closing midnight (DL/T 645 daily freeze, stored as frozen_<register>)
+// gives the closing register, and with a freeze at the opening midnight the day's
+// consumption: "source": "frozen".
 #pragma once
 
 #include <cstdint>

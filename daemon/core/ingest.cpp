@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "core/outbox_format.hpp"
 
 namespace ecmgw::core {
@@ -13,6 +15,13 @@ using platform::wall_ms;
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kRetryAfterStoreError{2};
+// While writes keep failing, the log says so this often rather than every attempt.
+constexpr std::chrono::seconds kRemindEvery{60};
+
+std::string event_body(const char* type, std::int64_t now_ms, nlohmann::json details) {
+    return nlohmann::json{{"event", type}, {"ts", rfc3339_utc(now_ms)}, {"details", details}}
+        .dump();
+}
 
 }  // namespace
 
@@ -62,35 +71,114 @@ Clock::time_point Ingest::last_alive() const {
     return Clock::time_point(Clock::duration(alive_ns_.load()));
 }
 
-bool Ingest::write_batch(const std::vector<store::Reading>& batch) {
+Result Ingest::write_batch(const std::vector<store::Reading>& batch) {
     auto tx = store_.begin();
-    if (!tx) {
-        spdlog::error("store: {}", tx.error().message);
-        return false;
-    }
+    if (!tx) return unexpected(tx.error());
     const auto now = wall_ms();
     for (const auto& r : batch) {
-        if (auto ok = tx->insert_reading(r); !ok) {
-            spdlog::error("store: {}", ok.error().message);
-            return false;
-        }
-        if (auto seq = tx->append_outbox(kKindReading, reading_body(r), now); !seq) {
-            spdlog::error("store: {}", seq.error().message);
-            return false;
-        }
+        if (auto ok = tx->insert_reading(r); !ok) return ok;
+        if (auto seq = tx->append_outbox(kKindReading, reading_body(r), now); !seq)
+            return unexpected(seq.error());
     }
     if (hooks_ != nullptr) {
-        if (auto ok = hooks_->on_batch(*tx, batch); !ok) {
-            spdlog::error("prepaid: {}", ok.error().message);
-            return false;
+        if (auto ok = hooks_->on_batch(*tx, batch); !ok)
+            return fail("prepaid: " + ok.error().message);
+    }
+    if (auto ok = report(*tx, now); !ok) return ok;
+    std::vector<store::OutboxDrop> drops;
+    if (limits_.outbox_cap_bytes > 0) {
+        auto trimmed =
+            tx->trim_outbox(limits_.outbox_cap_bytes, limits_.outbox_cap_bytes / 20 * 19);
+        if (!trimmed) return unexpected(trimmed.error());
+        drops = std::move(*trimmed);
+        for (const auto& d : drops) {
+            const nlohmann::json details = {
+                {"kind", d.kind},         {"first_seq", d.first_seq},
+                {"last_seq", d.last_seq}, {"count", d.count},
+                {"bytes", d.bytes},       {"cap_bytes", limits_.outbox_cap_bytes}};
+            auto seq = tx->append_event(now, store::kEventOutboxDropped,
+                                        event_body(store::kEventOutboxDropped, now, details));
+            if (!seq) return unexpected(seq.error());
         }
     }
-    if (auto ok = tx->commit(); !ok) {
-        spdlog::error("store: {}", ok.error().message);
-        return false;
+    if (auto ok = tx->commit(); !ok) return ok;
+    if (outage_.active()) {
+        spdlog::warn(
+            "store: writing again after {} s ({} failed attempts, {} readings discarded); "
+            "reported as event {}",
+            (now - outage_.since_ms) / 1000, outage_.failures, outage_.discarded,
+            store::kEventStoreWriteFailed);
+        outage_ = Outage{};
     }
+    for (const auto& d : drops)
+        spdlog::warn(
+            "store: the outbox was over its cap of {} bytes ([store] outbox_max_mb): dropped {} "
+            "{} records, seq {}..{} ({} bytes), reported as event {}",
+            limits_.outbox_cap_bytes, d.count, d.kind, d.first_seq, d.last_seq, d.bytes,
+            store::kEventOutboxDropped);
     if (hooks_ != nullptr) hooks_->after_commit();
-    return true;
+    return {};
+}
+
+// The first transaction that gets through after failures says what happened, so
+// the cloud learns of the gap in the readings' times (not in the seqs: nothing
+// that failed took a seq).
+Result Ingest::report(store::Transaction& tx, std::int64_t now_ms) {
+    if (!outage_.active()) return {};
+    nlohmann::json details = {{"error", outage_.first_error},
+                              {"since", rfc3339_utc(outage_.since_ms)},
+                              {"until", rfc3339_utc(now_ms)},
+                              {"failed_attempts", outage_.failures},
+                              {"readings_discarded", outage_.discarded}};
+    if (outage_.last_error != outage_.first_error) details["last_error"] = outage_.last_error;
+    if (outage_.discarded > 0) {
+        details["discarded_from"] = rfc3339_utc(outage_.discarded_from_ms);
+        details["discarded_to"] = rfc3339_utc(outage_.discarded_to_ms);
+    }
+    auto seq = tx.append_event(now_ms, store::kEventStoreWriteFailed,
+                               event_body(store::kEventStoreWriteFailed, now_ms, details));
+    if (!seq) return unexpected(seq.error());
+    return {};
+}
+
+void Ingest::note_failure(const std::string& error, std::size_t held) {
+    const auto now = Clock::now();
+    if (outage_.failures++ == 0) {
+        if (outage_.since_ms == 0) outage_.since_ms = wall_ms();
+        outage_.first_error = error;
+        outage_.last_logged = now;
+        spdlog::error(
+            "store: cannot write: {}. Polling and supply control go on; {} readings are held "
+            "in memory (at most {}) and the write is retried every {} s",
+            error, held, limits_.max_pending, kRetryAfterStoreError.count());
+    } else if (now - outage_.last_logged >= kRemindEvery) {
+        outage_.last_logged = now;
+        spdlog::error(
+            "store: still cannot write after {} s ({} attempts): {}; {} readings held in memory, "
+            "{} discarded",
+            (wall_ms() - outage_.since_ms) / 1000, outage_.failures, error, held,
+            outage_.discarded);
+    }
+    outage_.last_error = error;
+}
+
+void Ingest::bound_queue() {
+    const std::size_t room =
+        limits_.max_pending > inflight_.size() ? limits_.max_pending - inflight_.size() : 0;
+    if (queue_.size() <= room) return;
+    const std::size_t n = queue_.size() - room;
+    if (outage_.discarded == 0) {
+        if (outage_.since_ms == 0) outage_.since_ms = wall_ms();
+        outage_.discarded_from_ms = queue_.front().ts_ms;
+        spdlog::error(
+            "store: more than {} readings wait in memory ([store] max_pending_readings): "
+            "discarding the oldest. Charging loses nothing (the next stored reading carries "
+            "the consumption); the readings' values in between are lost",
+            limits_.max_pending);
+    }
+    outage_.discarded += n;
+    outage_.discarded_to_ms = queue_[n - 1].ts_ms;
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
 }
 
 void Ingest::run_jobs_and_turn(std::unique_lock<std::mutex>& lock) {
@@ -119,38 +207,47 @@ void Ingest::run() {
                       std::chrono::seconds(1),
                       std::max<Clock::duration>(next_turn_ - Clock::now(), Clock::duration{}))
                 : Clock::duration(std::chrono::seconds(1));
-        ready_.wait_for(lock, wait, [&] { return stopping_ || !queue_.empty() || !jobs_.empty(); });
+        ready_.wait_for(lock, wait, [&] {
+            return stopping_ || !queue_.empty() || !jobs_.empty() || !inflight_.empty();
+        });
         alive_ns_ = Clock::now().time_since_epoch().count();
         if (!stopping_) run_jobs_and_turn(lock);
-        if (queue_.empty()) {
+        if (queue_.empty() && inflight_.empty()) {
             if (stopping_) return;
             continue;
         }
-        // A command (a job) ends the gathering: a top-up must not wait for readings.
-        const auto gather_until = Clock::now() + commit_delay_;
-        ready_.wait_until(lock, gather_until, [&] {
-            return stopping_ || queue_.size() >= max_batch_ || !jobs_.empty();
-        });
-        const std::size_t n = std::min(queue_.size(), max_batch_);
-        std::vector<store::Reading> batch(
-            std::make_move_iterator(queue_.begin()),
-            std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
-        lock.unlock();
-        const bool ok = write_batch(batch);
-        lock.lock();
-        if (ok) {
+        if (inflight_.empty()) {
+            // A command (a job) ends the gathering: a top-up must not wait for readings.
+            const auto gather_until = Clock::now() + commit_delay_;
+            ready_.wait_until(lock, gather_until, [&] {
+                return stopping_ || queue_.size() >= max_batch_ || !jobs_.empty();
+            });
+            const std::size_t n = std::min(queue_.size(), max_batch_);
+            inflight_.assign(std::make_move_iterator(queue_.begin()),
+                             std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
             queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
-            committed_ += n;
+        }
+        lock.unlock();
+        auto written = write_batch(inflight_);
+        lock.lock();
+        if (written) {
+            committed_ += inflight_.size();
+            inflight_.clear();
             lock.unlock();
             on_committed_();
             lock.lock();
-        } else if (!stopping_) {
-            // Keep the readings queued and try again: nothing is dropped.
-            ready_.wait_for(lock, kRetryAfterStoreError, [&] { return stopping_; });
-        } else {
-            spdlog::error("store: {} readings not written at shutdown", queue_.size());
+            continue;
+        }
+        note_failure(written.error().message, inflight_.size() + queue_.size());
+        ++write_failures_;
+        if (stopping_) {
+            spdlog::error("store: {} readings not written at shutdown",
+                          inflight_.size() + queue_.size());
             return;
         }
+        // Keep the batch and try again: a full disk or a read-only remount may pass.
+        ready_.wait_for(lock, kRetryAfterStoreError, [&] { return stopping_; });
+        bound_queue();
     }
 }
 

@@ -1,13 +1,18 @@
 // The core's write path: readings from every bus are queued here and written
 // by one thread, each batch in one transaction together with its outbox records.
+// The same transaction keeps the outbox under its cap and reports what the store
+// could not do (outbox_dropped, store_write_failed).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/reading_sink.hpp"
 #include "ecmgw/store/store.hpp"
@@ -31,6 +36,17 @@ class CoreHooks {
     virtual std::chrono::milliseconds turn_every() const = 0;
 };
 
+// The store's bounds as the ingest thread applies them ([store] in the config).
+struct IngestLimits {
+    // The outbox's bodies may take this many bytes; 0 = no cap. A batch that takes
+    // it over drops the oldest records down to 95% of it (store::trim_outbox), so
+    // that drops, each an event, come in a few large steps rather than every batch.
+    std::int64_t outbox_cap_bytes = 0;
+    // Readings held in memory (queued and being retried) while the store cannot be
+    // written; beyond it the oldest queued are discarded and reported.
+    std::size_t max_pending = 100000;
+};
+
 class Ingest final : public ReadingSink {
   public:
     // `on_committed` runs after each committed batch (the uplink's wake-up).
@@ -43,6 +59,8 @@ class Ingest final : public ReadingSink {
            std::chrono::milliseconds commit_delay = std::chrono::milliseconds(200));
     // Set before start(); not owned.
     void set_hooks(CoreHooks* hooks) { hooks_ = hooks; }
+    // Set before start().
+    void set_limits(const IngestLimits& limits) { limits_ = limits; }
     // Runs `job` on the ingest thread, before the next batch (commands use the
     // store through the same single writer as readings).
     void post(std::function<void()> job);
@@ -54,11 +72,30 @@ class Ingest final : public ReadingSink {
     void stop();
 
     std::uint64_t committed() const { return committed_.load(); }
+    // Batches that could not be written (each kept and retried), since the start.
+    std::uint64_t write_failures() const { return write_failures_.load(); }
     std::chrono::steady_clock::time_point last_alive() const;
 
   private:
+    // The span of failed writes not yet reported; ingest thread only.
+    struct Outage {
+        std::uint64_t failures = 0;
+        std::int64_t since_ms = 0;
+        std::string first_error;
+        std::string last_error;
+        std::chrono::steady_clock::time_point last_logged{};
+        std::uint64_t discarded = 0;  // readings dropped from memory meanwhile
+        std::int64_t discarded_from_ms = 0;
+        std::int64_t discarded_to_ms = 0;
+        bool active() const { return failures > 0 || discarded > 0; }
+    };
+
     void run();
-    bool write_batch(const std::vector<store::Reading>& batch);
+    Result write_batch(const std::vector<store::Reading>& batch);
+    Result report(store::Transaction& tx, std::int64_t now_ms);
+    void note_failure(const std::string& error, std::size_t held);
+    // Called with `mutex_` held.
+    void bound_queue();
     // Runs posted jobs and the hooks' turn; called with `lock` held, returns with it held.
     void run_jobs_and_turn(std::unique_lock<std::mutex>& lock);
 
@@ -71,9 +108,14 @@ class Ingest final : public ReadingSink {
     std::deque<store::Reading> queue_;
     std::deque<std::function<void()>> jobs_;
     CoreHooks* hooks_ = nullptr;
+    IngestLimits limits_;
+    // The batch being written; kept across failed attempts and retried as it is.
+    std::vector<store::Reading> inflight_;
+    Outage outage_;
     std::chrono::steady_clock::time_point next_turn_{};
     bool stopping_ = false;
     std::atomic<std::uint64_t> committed_{0};
+    std::atomic<std::uint64_t> write_failures_{0};
     std::atomic<std::int64_t> alive_ns_{0};
     std::thread thread_;
 };

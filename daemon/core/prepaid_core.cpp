@@ -17,7 +17,9 @@ constexpr std::chrono::milliseconds kIdleTurn{1000};
 }  // namespace
 
 PrepaidCore::PrepaidCore(const config::Config& cfg, store::Store& store)
-    : cfg_(cfg), store_(store), calendar_(local_calendar(cfg.prepaid)) {}
+    : cfg_(&cfg),
+      store_(store),
+      calendar_(std::make_unique<prepaid::Calendar>(local_calendar(cfg.prepaid))) {}
 
 PrepaidCore::~PrepaidCore() = default;
 
@@ -27,7 +29,7 @@ Expected<std::unique_ptr<PrepaidCore>> PrepaidCore::create(
     auto tables = store::PrepaidTables::attach(store);
     if (!tables) return unexpected(tables.error());
     core->tables_ = std::move(*tables);
-    core->engine_ = std::make_unique<PrepaidEngine>(cfg, core->calendar_, store, *core->tables_);
+    core->engine_ = std::make_unique<PrepaidEngine>(cfg, *core->calendar_, store, *core->tables_);
     core->reconciler_ =
         std::make_unique<SupplyReconciler>(*core->engine_, store, std::move(switch_meter));
     return core;
@@ -55,7 +57,38 @@ Result PrepaidCore::start(std::int64_t now_ms) {
     return {};
 }
 
+Result PrepaidCore::reconfigure(const config::Config& cfg, std::int64_t now_ms) {
+    auto calendar = std::make_unique<prepaid::Calendar>(local_calendar(cfg.prepaid));
+    auto engine = std::make_unique<PrepaidEngine>(cfg, *calendar, store_, *tables_);
+    engine->adopt_clock_jumps(*engine_);
+    auto tx = store_.begin();
+    if (!tx) return unexpected(tx.error());
+    if (auto r = engine->start(*tx, now_ms); !r) return r;
+    if (auto r = tx->commit(); !r) return r;
+    // Changes the old engine noted belong to meters that are still asserted below.
+    auto changed = engine_->take_changed_supply();
+    for (auto& m : engine->take_changed_supply()) changed.push_back(std::move(m));
+    reconciler_->rebind(*engine);
+    engine_ = std::move(engine);
+    calendar_ = std::move(calendar);
+    cfg_ = &cfg;
+    next_tick_ = {};  // friendly periods or thresholds may have changed: decide at once
+    if (!changed.empty()) reconciler_->wake(changed);
+    return {};
+}
+
+std::optional<ClockJump> PrepaidCore::look_at_clock() {
+    const auto steady_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+            .count();
+    return clock_watch_.observe(platform::wall_ms(), steady_ms);
+}
+
 Result PrepaidCore::on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) {
+    // Before the batch is charged: its readings may be the first after a jump.
+    if (auto jump = look_at_clock()) {
+        if (auto r = engine_->clock_jumped(tx, *jump); !r) return r;
+    }
     // A meter's time-of-use registers come in the same turn (same meter and time)
     // as its billing register.
     std::map<std::pair<std::string, std::int64_t>, std::map<std::string, Decimal>> turns;
@@ -98,8 +131,14 @@ void PrepaidCore::after_commit() {
 
 void PrepaidCore::turn() {
     const auto now = Clock::now();
+    if (auto jump = look_at_clock()) {
+        if (auto r =
+                transact([&](store::Transaction& tx) { return engine_->clock_jumped(tx, *jump); });
+            !r)
+            spdlog::error("prepaid: {}", r.error().message);
+    }
     if (now >= next_tick_) {
-        next_tick_ = now + std::chrono::seconds(cfg_.prepaid.check_interval_s);
+        next_tick_ = now + std::chrono::seconds(cfg_->prepaid.check_interval_s);
         if (auto r = transact(
                 [&](store::Transaction& tx) { return engine_->tick(tx, platform::wall_ms()); });
             !r)

@@ -25,6 +25,12 @@ class PrepaidCore final : public CoreHooks {
     // Accounts, opening balances and supply rows; then every desired state is
     // asserted once. Call before the ingest thread starts.
     Result start(std::int64_t now_ms);
+    // Runs from `cfg` from now on (a reload): new accounts are opened, meters and
+    // tariffs follow the new config, and meters whose desired state changed are
+    // switched; switches under way are still collected. On the ingest thread;
+    // `cfg` must outlive this (or the next reconfigure). On failure the old config
+    // stays in force.
+    Result reconfigure(const config::Config& cfg, std::int64_t now_ms);
 
     Result on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) override;
     void after_commit() override;
@@ -40,13 +46,16 @@ class PrepaidCore final : public CoreHooks {
   private:
     PrepaidCore(const config::Config& cfg, store::Store& store);
 
-    const config::Config& cfg_;
+    const config::Config* cfg_;
     store::Store& store_;
-    prepaid::Calendar calendar_;
+    std::unique_ptr<prepaid::Calendar> calendar_;
     std::unique_ptr<store::PrepaidTables> tables_;
     std::unique_ptr<PrepaidEngine> engine_;
     std::unique_ptr<SupplyReconciler> reconciler_;
     std::chrono::steady_clock::time_point next_tick_{};
+    ClockJumpWatch clock_watch_;
+    // Compares the wall clock's progress with the steady clock's since the last look.
+    std::optional<ClockJump> look_at_clock();
 };
 
 }  // namespace ecmgw::core

@@ -340,6 +340,21 @@ Result PrepaidEngine::event(store::Transaction& tx, const std::string& type,
     return {};
 }
 
+Result PrepaidEngine::clock_jumped(store::Transaction& tx, const ClockJump& jump) {
+    constexpr std::size_t kJumpsKept = 8;
+    if (jumps_.size() == kJumpsKept) jumps_.erase(jumps_.begin());
+    jumps_.push_back(jump);
+    spdlog::warn(
+        "the gateway clock jumped by {} s (from about {} to {}); readings across it "
+        "are not charged",
+        jump.by_ms / 1000, rfc3339_utc(jump.before_ms), rfc3339_utc(jump.after_ms));
+    return event(tx, "gateway_clock_jumped", "", "",
+                 {{"by_ms", jump.by_ms},
+                  {"before", rfc3339_utc(jump.before_ms)},
+                  {"after", rfc3339_utc(jump.after_ms)}},
+                 jump.after_ms);
+}
+
 Expected<std::optional<store::LedgerEntry>> PrepaidEngine::post(store::Transaction& tx,
                                                                 store::LedgerEntry entry) {
     auto stored = tables_.append_ledger(entry);
@@ -447,6 +462,24 @@ Result PrepaidEngine::on_reading(store::Transaction& tx, const store::Reading& r
     if (reading.ts_ms < row.last_ts_ms) {
         return quarantine(tx, *cm, reading, "gateway_clock_went_back",
                           {{"last_charged_ts", rfc3339_utc(row.last_ts_ms)}});
+    }
+
+    for (const ClockJump& jump : jumps_) {
+        if (row.last_ts_ms > jump.before_ms || reading.ts_ms <= jump.before_ms) continue;
+        // Two clocks stamped this interval: its length, and so its time-of-use split
+        // and plausibility, are unknown. Charging resumes from this reading.
+        const Decimal last = row.last_register;
+        const std::int64_t last_ts = row.last_ts_ms;
+        row.last_register = reading.value;
+        row.last_ts_ms = reading.ts_ms;
+        row.last_periods = periods_text(periods);
+        row.suspect_register.reset();
+        row.suspect_ts_ms = 0;
+        if (auto r = tables_.put_meter_rating(row); !r) return r;
+        return quarantine(tx, *cm, reading, "gateway_clock_jumped",
+                          {{"last_charged_register", last.to_string()},
+                           {"last_charged_ts", rfc3339_utc(last_ts)},
+                           {"jump_ms", jump.by_ms}});
     }
 
     // Is `reading` a believable continuation of (register, ts)?

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock_jump.hpp"
 #include "ecmgw/config/config.hpp"
 #include "ecmgw/prepaid/calendar.hpp"
 #include "ecmgw/prepaid/rating.hpp"
@@ -112,6 +113,12 @@ class PrepaidEngine {
                  const std::string& account, nlohmann::json details, std::int64_t ts_ms);
 
     // Meters whose desired supply changed since the last call (to reconcile now).
+    // The gateway's wall clock jumped (ClockJumpWatch): an event, and a reading
+    // interval that spans the jump is quarantined, never charged.
+    Result clock_jumped(store::Transaction& tx, const ClockJump& jump);
+    // Takes over the jumps `previous` saw (a reload replaces the engine).
+    void adopt_clock_jumps(const PrepaidEngine& previous) { jumps_ = previous.jumps_; }
+
     std::vector<std::string> take_changed_supply();
 
     const ChargedMeter* charged(const std::string& meter) const;
@@ -149,6 +156,7 @@ class PrepaidEngine {
     std::map<std::string, std::vector<std::string>> meters_of_account_;  // switchable ones
     std::set<std::string> switchable_;
     std::set<std::string> changed_supply_;
+    std::vector<ClockJump> jumps_;  // since this engine started, the latest few
 };
 
 }  // namespace ecmgw::core

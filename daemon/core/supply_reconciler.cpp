@@ -23,10 +23,10 @@ std::optional<prepaid::Supply> to_supply(std::optional<bus::SupplyState> s) {
 
 SupplyReconciler::SupplyReconciler(PrepaidEngine& engine, store::Store& store,
                                    SwitchFn switch_meter)
-    : engine_(engine), store_(store), switch_meter_(std::move(switch_meter)) {}
+    : engine_(&engine), store_(store), switch_meter_(std::move(switch_meter)) {}
 
 void SupplyReconciler::assert_all() {
-    auto rows = engine_.tables().supplies();
+    auto rows = engine_->tables().supplies();
     if (!rows) {
         spdlog::error("supply: {}", rows.error().message);
         return;
@@ -68,8 +68,8 @@ void SupplyReconciler::collect(std::int64_t now_ms) {
         const bus::CommandResult result = it->second.result.get();
         it = in_flight_.erase(it);
         write("recording a switch", [&](store::Transaction& tx) {
-            return engine_.observe_switch(tx, meter, result.ok, to_supply(result.state),
-                                          result.error, now_ms);
+            return engine_->observe_switch(tx, meter, result.ok, to_supply(result.state),
+                                           result.error, now_ms);
         });
         // A state read back that differs from the desired one is tried again at
         // once (up to the attempt limit): the next turn sees the mismatch.
@@ -77,13 +77,13 @@ void SupplyReconciler::collect(std::int64_t now_ms) {
 }
 
 void SupplyReconciler::start_due(std::int64_t now_ms) {
-    auto rows = engine_.tables().supplies();
+    auto rows = engine_->tables().supplies();
     if (!rows) {
         spdlog::error("supply: {}", rows.error().message);
         return;
     }
     woken_.clear();
-    const auto& prepaid_cfg = engine_.config().prepaid;
+    const auto& prepaid_cfg = engine_->config().prepaid;
     for (const auto& row : *rows) {
         const bool assert_once = to_assert_.count(row.meter) != 0;
         if (!assert_once && row.observed == row.desired) continue;
@@ -98,35 +98,35 @@ void SupplyReconciler::start_due(std::int64_t now_ms) {
         if (changes_state && row.observed != "unknown") {
             const auto permission = prepaid::may_switch(
                 prepaid_cfg.relay, {row.last_switch_ms, row.switch_day, row.switches_today},
-                engine_.calendar(), now_ms);
+                engine_->calendar(), now_ms);
             using V = prepaid::SwitchPermission::Verdict;
             if (permission.verdict == V::WaitUntil) {
                 not_before_ms_[row.meter] = permission.wait_until_ms;
                 continue;
             }
             if (permission.verdict == V::DailyLimitReached) {
-                const int today = engine_.calendar().local(now_ms).date_key();
+                const int today = engine_->calendar().local(now_ms).date_key();
                 if (reported_day_[row.meter] != today) {
                     reported_day_[row.meter] = today;
                     write("reporting the relay limit", [&](store::Transaction& tx) {
-                        return engine_.report_stuck(
+                        return engine_->report_stuck(
                             tx, row.meter,
                             "relay switched " + std::to_string(row.switches_today) +
                                 " times today, the daily maximum; desired " + row.desired,
                             now_ms);
                     });
                 }
-                not_before_ms_[row.meter] = engine_.calendar().next_day_start_ms(now_ms);
+                not_before_ms_[row.meter] = engine_->calendar().next_day_start_ms(now_ms);
                 continue;
             }
         }
         if (row.attempts >= prepaid_cfg.switch_attempts && !assert_once) {
             write("reporting a stuck meter", [&](store::Transaction& tx) {
-                return engine_.report_stuck(tx, row.meter,
-                                            std::to_string(row.attempts) +
-                                                " attempts did not bring the meter to " +
-                                                row.desired + " (seen: " + row.observed + ")",
-                                            now_ms);
+                return engine_->report_stuck(tx, row.meter,
+                                             std::to_string(row.attempts) +
+                                                 " attempts did not bring the meter to " +
+                                                 row.desired + " (seen: " + row.observed + ")",
+                                             now_ms);
             });
             // Keep trying, slowly: a meter back from a power cut should follow.
             not_before_ms_[row.meter] =
@@ -134,7 +134,7 @@ void SupplyReconciler::start_due(std::int64_t now_ms) {
             write("resetting the attempt count", [&](store::Transaction&) -> Result {
                 auto again = row;
                 again.attempts = 0;
-                return engine_.tables().put_supply(again);
+                return engine_->tables().put_supply(again);
             });
             continue;
         }

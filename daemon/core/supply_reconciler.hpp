@@ -30,6 +30,8 @@ class SupplyReconciler {
 
     SupplyReconciler(PrepaidEngine& engine, store::Store& store, SwitchFn switch_meter);
 
+    // Works for `engine` from now on (a reload replaced the engine).
+    void rebind(PrepaidEngine& engine) { engine_ = &engine; }
     // Every meter with a desired state is asserted once more (at start-up).
     void assert_all();
     // These meters' desired state changed: act on them at the next turn.
@@ -48,7 +50,7 @@ class SupplyReconciler {
     // Runs `write` in its own transaction; logs a failure.
     void write(const char* what, const std::function<Result(store::Transaction&)>& write);
 
-    PrepaidEngine& engine_;
+    PrepaidEngine* engine_;
     store::Store& store_;
     SwitchFn switch_meter_;
     std::map<std::string, InFlight> in_flight_;

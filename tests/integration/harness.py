@@ -96,22 +96,36 @@ class PtyPair:
 
 
 class Broker:
-    """A real mosquitto on a free loopback port, persistent across restarts."""
+    """A real mosquitto on a free loopback port, persistent across restarts.
 
-    def __init__(self, procs, workdir):
+    `daemon_listener`: configuration lines (password_file, cafile, certfile, …) of a
+    second listener, on `daemon_port`, for the daemon alone; the tests' own clients keep
+    the first, anonymous one (per_listener_settings). `extra`: more global lines."""
+
+    def __init__(self, procs, workdir, daemon_listener=None, extra=""):
         self.procs = procs
         self.port = free_port()
+        self.daemon_port = self.port if daemon_listener is None else free_port()
         self.conf = os.path.join(workdir, "mosquitto.conf")
         with open(self.conf, "w") as f:
+            if daemon_listener is not None:
+                f.write("per_listener_settings true\n")
+            if os.geteuid() == 0:
+                # Started as root, mosquitto would drop to its own user, which cannot
+                # write its persistence file into this private directory.
+                f.write("user root\n")
             f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
                     f"persistence true\npersistence_location {workdir}/\n"
-                    f"max_queued_messages 100000\n")
+                    f"max_queued_messages 1000000\nmax_inflight_messages 100\n{extra}\n")
+            if daemon_listener is not None:
+                f.write(f"listener {self.daemon_port}\n{daemon_listener}\n")
         self.proc = None
         self.start()
 
     def start(self):
         self.proc = self.procs.start("mosquitto", [MOSQUITTO, "-c", self.conf])
-        wait_for(lambda: port_open(self.port), 10, "mosquitto to listen")
+        wait_for(lambda: port_open(self.port) and port_open(self.daemon_port), 10,
+                 "mosquitto to listen")
 
     def stop(self):
         self.proc.terminate()
@@ -129,6 +143,7 @@ class Feed:
 
     def __init__(self, broker, topic_filter):
         self.messages = []
+        self.status = []
         self.unparsed = []
         self.lock = threading.Lock()
         self.connected = threading.Event()
@@ -157,7 +172,12 @@ class Feed:
                 self.unparsed.append(msg.topic)
             return
         with self.lock:
-            self.messages.append((msg.topic, body))
+            # The retained status is no outbox record: kept apart, so that `messages`
+            # holds the records' messages only, as before the status topic existed.
+            if msg.topic.endswith("/status"):
+                self.status.append(body)
+            else:
+                self.messages.append((msg.topic, body))
 
     def snapshot(self):
         with self.lock:
@@ -194,6 +214,9 @@ def unique_seqs(readings):
     return order
 
 
+# store::Store::kSchemaVersion: a store below it is still being migrated.
+SCHEMA_VERSION = 4
+
 PROFILES_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../config/profiles"))
 
 
@@ -204,13 +227,19 @@ def write_config(path, gateway_id, data_dir, broker_uri, buses, meters, extra=""
     lines = ["[gateway]", f'id = "{gateway_id}"', f'data_dir = "{data_dir}"', 'timezone = "UTC"']
     if profiles_dir:
         lines.append(f"profiles_dir = {json.dumps(profiles_dir)}")
-    lines += ["", "[cloud]", f'uri = "{broker_uri}"', "batch_max_delay_ms = 200"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in (cloud or {}).items()]
+    lines += ["", "[cloud]", f"uri = {json.dumps(broker_uri)}"]
+    cloud = {"batch_max_delay_ms": 200, **(cloud or {})}
+    lines += [f"{k} = {json.dumps(v)}" for k, v in cloud.items()]
     lines += [""]
     for b in buses:
         lines += ["[[bus]]"] + [f"{k} = {json.dumps(v)}" for k, v in b.items()] + [""]
     for m in meters:
         lines += ["[[meter]]"] + [f"{k} = {json.dumps(v)}" for k, v in m.items()] + [""]
+    if "[control]" not in extra:
+        # Each test daemon its own control socket, beside its config: the default
+        # (/run/ecmgw/control.sock) would be shared by every daemon on the machine.
+        control = os.path.join(os.path.dirname(os.path.abspath(path)), "control.sock")
+        lines += ["[control]", f"socket = {json.dumps(control)}", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines) + extra)
 
@@ -302,9 +331,12 @@ class Rig:
     config file as the daemon (--config --bus), so both see one source of truth."""
 
     def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None, meter_configs=None,
-                 extra_config="", command_key=None, cloud=None):
+                 extra_config="", command_key=None, cloud=None, broker_listener=None,
+                 broker_extra="", uri=None):
         """`command_key`: the daemon takes commands signed with it (a key file in the
-        workdir, named by [cloud] command_key_file); `cloud`: more [cloud] keys."""
+        workdir, named by [cloud] command_key_file); `cloud`: more [cloud] keys.
+        `broker_listener`, `broker_extra`: see Broker; `uri(broker)`: the daemon's
+        [cloud] uri (a string or a list), default the broker's plain URI."""
         self.workdir = tempfile.mkdtemp(prefix="ecmgw-it-")
         self.command_key = command_key
         self._command_sender = None
@@ -318,7 +350,7 @@ class Rig:
         self.data_dir = os.path.join(self.workdir, "data")
         self.answer_log = os.path.join(self.workdir, "answers.jsonl")
         self.line = PtyPair(self.procs, self.workdir, "floor1")
-        self.broker = Broker(self.procs, self.workdir)
+        self.broker = Broker(self.procs, self.workdir, broker_listener, broker_extra)
         self.config = os.path.join(self.workdir, "ecmgw.toml")
         bus = {"name": "floor1", "device": self.line.master_end, "baud": 2400, "parity": "E",
                "timeout_ms": 300, "inter_byte_timeout_ms": 100, "gap_ms": 5}
@@ -336,7 +368,8 @@ class Rig:
             self.meter_ids = {str(m.get("address", m.get("unit"))): m["id"] for m in meter_configs}
             self.addresses = list(self.meter_ids)
             sim_meters = ["--config", self.config, "--bus", "floor1"]
-        write_config(self.config, "gw-test", self.data_dir, self.broker.uri, [bus],
+        write_config(self.config, "gw-test", self.data_dir,
+                     uri(self.broker) if uri else self.broker.uri, [bus],
                      [{"id": m["id"], "bus": "floor1", **{k: v for k, v in m.items() if k != "id"}}
                       for m in meter_configs],
                      extra=extra_config, profiles_dir=PROFILES_DIR, cloud=cloud)
@@ -369,7 +402,8 @@ class Rig:
             if not os.path.exists(database):
                 return False
             try:
-                return store_query(self.data_dir, "PRAGMA user_version")[0][0] >= 1
+                # Each migration commits on its own: wait for the last one.
+                return store_query(self.data_dir, "PRAGMA user_version")[0][0] >= SCHEMA_VERSION
             except sqlite3.OperationalError:
                 return False  # created but not yet migrated
         wait_for(store_open, 30, "ecmgw to open and migrate its store")
@@ -423,3 +457,59 @@ class Rig:
             print(f"kept {self.workdir}")
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def append_outbox_readings(data_dir, n, meter="E-0001", quantity="energy_kwh"):
+    """Appends `n` reading records to the outbox of a store no daemon has open, as the
+    daemon would have (next seqs, counter raised in the same transaction): a backlog in
+    a second instead of hours of polling. Returns (first seq, last seq)."""
+    db = sqlite3.connect(f"{data_dir}/ecmgw.db", timeout=10)
+    try:
+        with db:
+            last = db.execute("SELECT value FROM sequence WHERE name = 'outbox'").fetchone()[0]
+            now_ms = int(time.time() * 1000)
+            ts = rfc3339_now()
+            db.executemany(
+                "INSERT INTO outbox (seq, kind, body, created_ms) VALUES (?, 'reading', ?, ?)",
+                ((last + i, f'{{"meter":"{meter}","ts":"{ts}","quantity":"{quantity}","value":{i}.00}}',
+                  now_ms) for i in range(1, n + 1)))
+            db.execute("UPDATE sequence SET value = ? WHERE name = 'outbox'", (last + n,))
+        return last + 1, last + n
+    finally:
+        db.close()
+
+
+def retained(broker, topic, timeout=10.0):
+    """The message retained on `topic` (parsed JSON), read by a fresh subscriber; None
+    when none arrives within `timeout`."""
+    got = []
+    done = threading.Event()
+    client = mqtt.Client(client_id=f"test-retained-{os.getpid()}-{time.monotonic_ns()}", clean_session=True)
+
+    def on_connect(c, u, f, rc):
+        c.subscribe(topic, qos=1)
+
+    def on_message(c, u, msg):
+        if msg.retain:
+            got.append(json.loads(msg.payload))
+        done.set()
+
+    client.on_connect, client.on_message = on_connect, on_message
+    client.connect("127.0.0.1", broker.port, keepalive=10)
+    client.loop_start()
+    try:
+        done.wait(timeout)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return got[0] if got else None
+
+
+def statuses(feed):
+    """Every status message the feed received, in arrival order."""
+    with feed.lock:
+        return list(feed.status)
+
+
+def log_count(proc, text):
+    return read_log(proc).count(text)

@@ -526,6 +526,9 @@ TEST_CASE("every command type is parsed") {
 
     const json tariff = {{"id", "res"}, {"price_fen_per_kwh", 56}};
     CHECK(std::get<TariffSet>(parsed("tariff_set", {{"tariff", tariff}}).action).tariff == tariff);
+    const json versions = json::array({tariff, tariff});
+    CHECK(std::get<TariffSet>(parsed("tariff_set", {{"tariff", versions}}).action).tariff ==
+          versions);
 
     const json account = {{"id", "A-3"}, {"tariff", "res"}};
     CHECK(std::get<AccountSet>(parsed("account_set", {{"account", account}}).action).account ==
@@ -691,6 +694,9 @@ TEST_CASE("the other commands' fields are checked") {
                    "tariff must be an object, found string"));
     CHECK(contains(invalid("tariff_set", {{"tariff", json::object()}}), "empty object"));
     CHECK(contains(invalid("tariff_set"), "tariff is missing"));
+    CHECK(contains(invalid("tariff_set", {{"tariff", json::array()}}), "empty array"));
+    CHECK(contains(invalid("tariff_set", {{"tariff", json::array({json::object()})}}),
+                   "versions must be non-empty objects"));
     CHECK(contains(invalid("account_set", {{"account", "A-1"}}),
                    "account must be an object, found string"));
     CHECK(contains(invalid("meter_set", {{"meter", json::array()}}),

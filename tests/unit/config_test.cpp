@@ -1164,3 +1164,142 @@ TEST_CASE("names of the new enums") {
     CHECK(to_string(Framing::Rtu) == "rtu");
     CHECK(to_string(Framing::Tcp) == "tcp");
 }
+
+// ---- [cloud]: TLS, credentials, failover, batching (h1)
+
+namespace {
+
+// A file in a fresh directory under the system's temp dir, removed with the object.
+struct TempFile {
+    std::filesystem::path path;
+    TempFile(const std::string& name, const std::string& content) {
+        path = std::filesystem::temp_directory_path() / "ecmgw-config-test-cloud" / name;
+        std::filesystem::create_directories(path.parent_path());
+        std::ofstream(path) << content;
+    }
+    ~TempFile() { std::filesystem::remove(path); }
+};
+
+const std::string kPemCert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+const std::string kPemKey = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+
+std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
+
+}  // namespace
+
+TEST_CASE("cloud uri as a list of brokers, tried in order") {
+    const Config c = parse_ok(
+        kGateway + "[cloud]\nuri = [\"ssl://a.example:8883\", \"mqtts://b.example:8883\"]\n");
+    CHECK(c.cloud.uris ==
+          std::vector<std::string>{"ssl://a.example:8883", "mqtts://b.example:8883"});
+    CHECK(c.cloud.uri == "ssl://a.example:8883");
+    const Config one = parse_ok(kGateway + "[cloud]\nuri = \"tcp://b:1883\"\n");
+    CHECK(one.cloud.uris == std::vector<std::string>{"tcp://b:1883"});
+    CHECK(parse_ok(kGateway).cloud.uris == std::vector<std::string>{"tcp://127.0.0.1:1883"});
+}
+
+TEST_CASE("cloud uri lists: bad elements, repeats, mixed TLS and plain, empty") {
+    struct Case {
+        const char* value;
+        int column;
+        const char* problem;
+    };
+    for (const Case& c : {Case{"[\"tcp://a:1\", \"tcp://b\"]", 21, "port is missing"},
+                          Case{"[\"tcp://a:1\", \"tcp://a:1\"]", 21, "twice"},
+                          Case{"[\"ssl://a:1\", \"tcp://b:1\"]", 21, "every URI to use TLS"},
+                          Case{"[\"tcp://a:1\", 5]", 21, "a broker URI string"},
+                          Case{"[]", 7, "expected 1 to 8 broker URIs"},
+                          Case{"5", 7, "a broker URI or an array of them"}}) {
+        CAPTURE(c.value);
+        const ConfigError e = only_error(kGateway + "[cloud]\nuri = " + c.value + "\n");
+        CHECK(e.key == "cloud.uri");
+        CHECK(e.line == 5);
+        CHECK(e.column == c.column);
+        CHECK(has(e.message, c.problem));
+    }
+}
+
+TEST_CASE("cloud TLS files are resolved, read and checked at load") {
+    const TempFile ca("ca.crt", kPemCert);
+    const TempFile cert("client.crt", kPemCert);
+    const TempFile key("client.key", kPemKey);
+    const Config c =
+        parse_ok(kGateway + "[cloud]\nuri = \"ssl://b:8883\"\nca_file = " + quoted(ca.path) +
+                 "\ncert_file = " + quoted(cert.path) + "\nkey_file = " + quoted(key.path) + "\n");
+    CHECK(c.cloud.ca_file == ca.path);
+    CHECK(c.cloud.cert_file == cert.path);
+    CHECK(c.cloud.key_file == key.path);
+
+    // Relative to the config file's directory.
+    auto loaded = parse_config(kGateway + "[cloud]\nuri = \"ssl://b:8883\"\nca_file = \"ca.crt\"\n",
+                               (ca.path.parent_path() / "gw.toml").string());
+    REQUIRE(loaded.has_value());
+    CHECK(loaded->cloud.ca_file == ca.path);
+}
+
+TEST_CASE("cloud TLS mistakes") {
+    const TempFile ca("ca2.crt", kPemCert);
+    const TempFile key("k.key", kPemKey);
+    const TempFile der("der.crt", std::string("\x30\x82\x01\x0a", 4));
+    const std::string tls = kGateway + "[cloud]\nuri = \"ssl://b:8883\"\n";
+    struct Case {
+        std::string text;
+        const char* key;
+        const char* problem;
+    };
+    for (const Case& c : {
+             Case{kGateway + "[cloud]\nuri = \"tcp://b:1883\"\nca_file = " + quoted(ca.path) + "\n",
+                  "cloud.ca_file", "is for TLS, but uri \"tcp://b:1883\" is plain"},
+             Case{tls + "ca_file = \"/nonexistent/ca.crt\"\n", "cloud.ca_file",
+                  "No such file or directory"},
+             Case{tls + "ca_file = \"\"\n", "cloud.ca_file", "expected the path of a file"},
+             Case{tls + "ca_file = " + quoted(der.path) + "\n", "cloud.ca_file",
+                  "no PEM certificate"},
+             Case{tls + "key_file = " + quoted(ca.path) + "\ncert_file = " + quoted(ca.path) + "\n",
+                  "cloud.key_file", "no PEM private key"},
+             Case{tls + "key_file = " + quoted(key.path) + "\n", "cloud.key_file",
+                  "key_file without cert_file"},
+         }) {
+        CAPTURE(c.text);
+        const ConfigError e = only_error(c.text);
+        CHECK(e.key == c.key);
+        CHECK(e.line == 6);
+        CHECK(has(e.message, c.problem));
+    }
+}
+
+TEST_CASE("cloud username and password_file") {
+    const TempFile password("pw", "  s3cret\n");
+    const Config c = parse_ok(kGateway + "[cloud]\nusername = \"gw-0001\"\npassword_file = " +
+                              quoted(password.path) + "\n");
+    CHECK(c.cloud.username == "gw-0001");
+    CHECK(c.cloud.password_file == password.path);
+
+    const TempFile blank("blank", " \n\n");
+    CHECK(has(only_error(kGateway +
+                         "[cloud]\nusername = \"u\"\npassword_file = " + quoted(blank.path) + "\n")
+                  .message,
+              "it holds no password"));
+    const ConfigError alone =
+        only_error(kGateway + "[cloud]\npassword_file = " + quoted(password.path) + "\n");
+    CHECK(alone.key == "cloud.password_file");
+    CHECK(has(alone.message, "password_file without username"));
+    CHECK(only_error(kGateway + "[cloud]\nusername = \"\"\n").key == "cloud.username");
+    CHECK(only_error(kGateway + "[cloud]\nusername = \"a\tb\"\n").key == "cloud.username");
+}
+
+TEST_CASE("cloud batch_max_bytes and status_interval_s") {
+    const Config d = parse_ok(kGateway);
+    CHECK(d.cloud.batch_max_bytes == 262144);
+    CHECK(d.cloud.status_interval_s == 60);
+    const Config c =
+        parse_ok(kGateway + "[cloud]\nbatch_max_bytes = 65536\nstatus_interval_s = 10\n");
+    CHECK(c.cloud.batch_max_bytes == 65536);
+    CHECK(c.cloud.status_interval_s == 10);
+    CHECK(has(only_error(kGateway + "[cloud]\nbatch_max_bytes = 1023\n").message,
+              "found 1023, expected 1024..1048576 bytes"));
+    CHECK(has(only_error(kGateway + "[cloud]\nbatch_max_bytes = 2000000\n").message,
+              "expected 1024..1048576 bytes"));
+    CHECK(only_error(kGateway + "[cloud]\nstatus_interval_s = 0\n").key ==
+          "cloud.status_interval_s");
+}

@@ -1125,3 +1125,115 @@ TEST_CASE("a status word item of three bytes is refused as a table error") {
     REQUIRE_FALSE(v.has_value());
     CHECK(v.error().message == "status_three is declared with 3 bytes but its format has 2");
 }
+
+// --- daily frozen data ---------------------------------------------------------------
+
+namespace {
+
+const Address kMeterOne = Address{{0x01, 0x00, 0x00, 0x00, 0x00, 0x00}};  // 000000000001
+
+// Built by hand from the standard's layout: DI 05060001 low byte first (01 00 06 05), +33.
+const Bytes kReadFreezeTime = hex("68 01 00 00 00 00 00 68 11 04 34 33 39 38 BE 16");
+// Freeze at 2026-11-25 00:00: mm hh DD MM YY = 00 00 25 11 26, +33.
+const Bytes kAnswerFreezeTime =
+    hex("68 01 00 00 00 00 00 68 91 09 34 33 39 38 33 33 58 44 59 9E 16");
+// DI 05060101; total 001234.56, tariffs 000100.00, 000200.00, 000934.56, 000000.00.
+const Bytes kAnswerFrozenEnergy =
+    hex("68 01 00 00 00 00 00 68 91 18 34 34 39 38 89 67 45 33 33 33 34 33 33 33 35 33 "
+        "89 67 3C 33 33 33 33 33 81 16");
+
+Frame scanned(const Bytes& bytes) {
+    const auto result = scan(bytes);
+    REQUIRE(result.status == ScanStatus::Complete);
+    return result.frame;
+}
+
+}  // namespace
+
+TEST_CASE("daily freeze: DIs count back from the last freeze") {
+    CHECK(*daily_freeze_di(kDailyFreezeTime, 1) == 0x05060001);
+    CHECK(*daily_freeze_di(kDailyFrozenImportEnergy, 1) == 0x05060101);
+    CHECK(*daily_freeze_di(kDailyFrozenImportEnergy, 62) == 0x0506013E);
+    CHECK_FALSE(daily_freeze_di(kDailyFreezeTime, 0).has_value());
+    CHECK_FALSE(daily_freeze_di(kDailyFreezeTime, 63).has_value());
+    CHECK(is_daily_freeze_di(0x05060001));
+    CHECK(is_daily_freeze_di(0x05060201));
+    CHECK_FALSE(is_daily_freeze_di(0x00010000));
+    CHECK_FALSE(is_daily_freeze_di(0x05040001));  // hourly freeze
+    CHECK(is_frozen_quantity("frozen_import_energy_kwh"));
+    CHECK(is_frozen_quantity("frozen_import_energy_t4_kwh"));
+    CHECK_FALSE(is_frozen_quantity("import_energy_kwh"));
+}
+
+TEST_CASE("daily freeze: the read request is the hand-built frame, byte by byte") {
+    const Bytes request = encode_read(kMeterOne, 0x05060001, 0);
+    CHECK(request == kReadFreezeTime);
+}
+
+TEST_CASE("daily freeze: the freeze time answer decodes to its minute") {
+    const auto answer = decode_read_answer(scanned(kAnswerFreezeTime), kMeterOne, 0x05060001);
+    REQUIRE(answer.has_value());
+    CHECK(answer->value == Bytes{0x00, 0x00, 0x25, 0x11, 0x26});
+    const auto when = decode_freeze_time(answer->value);
+    REQUIRE(when.has_value());
+    CHECK(*when == DateTime{2026, 11, 25, 0, 0, 0, 0});
+    const auto again = encode_freeze_time(*when);
+    REQUIRE(again.has_value());
+    CHECK(*again == answer->value);
+}
+
+TEST_CASE("daily freeze: the forward active energy block decodes total and tariffs") {
+    const auto answer = decode_read_answer(scanned(kAnswerFrozenEnergy), kMeterOne, 0x05060101);
+    REQUIRE(answer.has_value());
+    REQUIRE(answer->value.size() == 20);
+    const auto energy = decode_frozen_energy(answer->value);
+    REQUIRE(energy.has_value());
+    CHECK(energy->total.to_string() == "1234.56");
+    REQUIRE(energy->tariffs.size() == 4);
+    CHECK(energy->tariffs[0].to_string() == "100.00");
+    CHECK(energy->tariffs[1].to_string() == "200.00");
+    CHECK(energy->tariffs[2].to_string() == "934.56");
+    CHECK(energy->tariffs[3].to_string() == "0.00");
+    const auto bytes = encode_frozen_energy(*energy);
+    REQUIRE(bytes.has_value());
+    CHECK(*bytes == answer->value);
+    // The whole frame again from the encoder: the same bytes as built by hand.
+    Bytes data{0x01, 0x01, 0x06, 0x05};
+    data.insert(data.end(), bytes->begin(), bytes->end());
+    CHECK(encode_frame(Frame{kMeterOne, 0x91, data}, 0) == kAnswerFrozenEnergy);
+}
+
+TEST_CASE("daily freeze: a meter with fewer tariffs sends a shorter block") {
+    const auto total_only = decode_frozen_energy(hex("56 34 12 00"));
+    REQUIRE(total_only.has_value());
+    CHECK(total_only->total.to_string() == "1234.56");
+    CHECK(total_only->tariffs.empty());
+    const auto two = decode_frozen_energy(hex("00 01 00 00 00 00 00 00 00 01 00 00"));
+    REQUIRE(two.has_value());
+    CHECK(two->total.to_string() == "1.00");
+    CHECK(two->tariffs.size() == 2);
+}
+
+TEST_CASE("daily freeze: malformed values are refused with a reason") {
+    // Not a whole number of values, none at all, more than four tariffs.
+    CHECK_FALSE(decode_frozen_energy(hex("56 34 12")).has_value());
+    CHECK_FALSE(decode_frozen_energy(Bytes{}).has_value());
+    CHECK_FALSE(decode_frozen_energy(Bytes(24, 0x00)).has_value());
+    // A nibble above 9 in tariff 2.
+    const auto bad = decode_frozen_energy(hex("00 00 00 00 00 00 00 00 0A 00 00 00"));
+    REQUIRE_FALSE(bad.has_value());
+    CHECK(bad.error().message.find("tariff 2") != std::string::npos);
+    // Freeze times: wrong length, not BCD, impossible date, impossible time.
+    CHECK_FALSE(decode_freeze_time(hex("00 00 25 11")).has_value());
+    CHECK_FALSE(decode_freeze_time(hex("00 00 2A 11 26")).has_value());
+    CHECK_FALSE(decode_freeze_time(hex("00 00 31 11 26")).has_value());  // 31 November
+    CHECK_FALSE(decode_freeze_time(hex("00 24 25 11 26")).has_value());  // 24:00
+    CHECK_FALSE(decode_freeze_time(hex("60 00 25 11 26")).has_value());  // minute 60
+    CHECK_FALSE(decode_freeze_time(hex("00 00 00 00 00")).has_value());  // never frozen
+    // Encoding refuses what does not fit.
+    CHECK_FALSE(encode_frozen_energy({Decimal{100000000, 2}, {}}).has_value());
+    CHECK_FALSE(encode_frozen_energy({Decimal{1, 3}, {}}).has_value());
+    CHECK_FALSE(
+        encode_frozen_energy({Decimal{0, 2}, std::vector<Decimal>(5, Decimal{0, 2})}).has_value());
+    CHECK_FALSE(encode_freeze_time(DateTime{2026, 2, 30, 0, 0, 0, 0}).has_value());
+}

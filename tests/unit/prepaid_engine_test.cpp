@@ -413,3 +413,115 @@ quantities = ["energy_kwh", "energy_t1_kwh", "energy_t2_kwh", "energy_t3_kwh", "
     CHECK(rig.balance("B") == 100000 - 200 - 1000);
     CHECK(rig.balance("B") == rig.sum("B"));
 }
+
+TEST_CASE("a reading interval across a jump of the gateway clock is quarantined, not charged") {
+    Rig rig;
+    rig.read(kT0, 100'00);
+    rig.read(kT0 + kMinute, 100'50);
+    const std::int64_t charged = rig.balance();
+    CHECK(charged < 3000);
+    // The clock stepped three hours forward after the last reading.
+    const ecmgw::core::ClockJump jump{kT0 + 2 * kMinute, kT0 + 3 * 60 * kMinute, 3 * 60 * kMinute};
+    rig.in_tx([&](auto& tx) { return rig.engine->clock_jumped(tx, jump); });
+    CHECK(rig.events("gateway_clock_jumped") == 1);
+    rig.read(kT0 + 3 * 60 * kMinute + kMinute, 101'00);
+    CHECK(rig.events("reading_quarantined") == 1);
+    CHECK(rig.balance() == charged);
+    // Charging resumes from the first reading after the jump.
+    rig.read(kT0 + 3 * 60 * kMinute + 2 * kMinute, 102'00);
+    CHECK(rig.balance() == charged - 50);
+    CHECK(rig.balance() == rig.sum());
+}
+
+TEST_CASE("ClockJumpWatch: steps beyond the tolerance either way are jumps, drift is not") {
+    ecmgw::core::ClockJumpWatch watch;
+    CHECK_FALSE(watch.observe(1'000'000, 0));
+    CHECK_FALSE(watch.observe(1'061'000, 60'000));  // a second of drift
+    auto forward = watch.observe(1'061'000 + 3'600'000 + 1'000, 61'000);
+    REQUIRE(forward);
+    CHECK(forward->before_ms == 1'061'000);
+    CHECK(forward->by_ms == 3'600'000);
+    auto back = watch.observe(1'000'000, 62'000);
+    REQUIRE(back);
+    CHECK(back->by_ms < 0);
+    CHECK_FALSE(watch.observe(1'001'000, 63'000));
+}
+
+namespace {
+// A meter billed by its forward active register that also stores its daily freeze.
+const char* kFrozenMeter = R"(
+[[meter]]
+id = "F"
+bus = "b"
+protocol = "dlt645-2007"
+address = "000000000002"
+account = "A"
+max_rate_per_hour = "60"
+quantities = ["import_energy_kwh", "frozen_import_energy_kwh"]
+)";
+
+void store_reading(Rig& rig, const char* quantity, std::int64_t ts, std::int64_t hundredths) {
+    rig.in_tx([&](auto& tx) -> ecmgw::Result {
+        const Reading r{"F", ts, quantity, Decimal{hundredths, 2}};
+        if (auto ok = tx.insert_reading(r); !ok) return ok;
+        return rig.engine->on_reading(tx, r);
+    });
+}
+}  // namespace
+
+TEST_CASE("daily summaries take the closing register and the day from the meter's freeze") {
+    Rig rig(kFrozenMeter);
+    rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, kT0); });
+    const std::int64_t day = 24 * 60 * kMinute;
+    const std::int64_t midnight = kT0 + 16 * 60 * kMinute;  // 2026-12-01 00:00 local
+    // Dec 1: no freeze at its start, one at its end: the closing register is the meter's,
+    // the consumption what was charged.
+    store_reading(rig, "import_energy_kwh", midnight + 60 * kMinute, 100000);
+    store_reading(rig, "import_energy_kwh", midnight + 23 * 60 * kMinute, 101000);
+    store_reading(rig, "frozen_import_energy_kwh", midnight + day, 101040);
+    store_reading(rig, "import_energy_kwh", midnight + day + 30 * kMinute, 101060);
+    rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, midnight + day + 31 * kMinute); });
+    auto all = summaries(*rig.store);
+    REQUIRE(all.size() == 3);  // E, F, account
+    const auto& e = all[0];
+    const auto& f = all[1];
+    CHECK(e["meter"] == "E");
+    CHECK(e["source"] == "readings");
+    CHECK(f["meter"] == "F");
+    CHECK(f["source"] == "frozen");
+    CHECK(f["closing_register"] == "1010.40");
+    CHECK(f["closing_ts"] == "2026-12-01T16:00:00.000Z");
+    CHECK(f["consumption"] == "10.400000");  // 10 kWh + 2/3 of the 0.6 kWh across midnight
+    CHECK_FALSE(f.contains("charged_consumption"));
+
+    // Dec 2 froze at its start: its summary waits for the freeze at its end (the meter was
+    // read past midnight, but not its freeze yet), then counts freeze to freeze.
+    store_reading(rig, "import_energy_kwh", midnight + 2 * day + 10 * kMinute, 102000);
+    rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, midnight + 2 * day + 11 * kMinute); });
+    CHECK(summaries(*rig.store).size() == 3);
+    store_reading(rig, "frozen_import_energy_kwh", midnight + 2 * day, 101990);
+    rig.in_tx([&](auto& tx) { return rig.engine->tick(tx, midnight + 2 * day + 26 * kMinute); });
+    all = summaries(*rig.store);
+    REQUIRE(all.size() == 6);
+    CHECK(all[4]["day"] == "2026-12-02");
+    CHECK(all[4]["source"] == "frozen");
+    CHECK(all[4]["closing_register"] == "1019.90");
+    CHECK(all[4]["consumption"] == "9.500000");  // 1019.90 - 1010.40
+    // Charged: 23 h 30 min of the 23 h 40 min to 00:10 (9.40 kWh), plus the 0.2 kWh of
+    // Dec 1's last reading interval after its midnight. The cost stays what was charged.
+    CHECK(all[4]["charged_consumption"] == "9.533803");
+    CHECK(all[4]["cost_fen"] == 477);
+
+    // Dec 3: a freeze that is not at midnight (a meter set to freeze at 00:05) is not
+    // the day's end; the summary falls back to the readings after its wait.
+    store_reading(rig, "frozen_import_energy_kwh", midnight + 3 * day + 5 * kMinute, 102100);
+    store_reading(rig, "import_energy_kwh", midnight + 3 * day + 10 * kMinute, 102110);
+    rig.in_tx(
+        [&](auto& tx) { return rig.engine->tick(tx, midnight + 3 * day + 7 * 60 * kMinute); });
+    all = summaries(*rig.store);
+    REQUIRE(all.size() == 9);
+    CHECK(all[7]["day"] == "2026-12-03");
+    CHECK(all[7]["source"] == "readings");
+    CHECK(all[7]["closing_register"] == "1020.00");
+    CHECK(all[7]["closing_ts"] == "2026-12-02T16:10:00.000Z");
+}

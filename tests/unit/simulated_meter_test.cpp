@@ -432,3 +432,84 @@ TEST_CASE("simulated meter status word 3 is logged as the number the gateway sto
     REQUIRE(answer->values.size() == 1);
     CHECK(answer->values[0] == sim::AnsweredValue{"status_word_3", std::to_string(0x0150)});
 }
+
+// --- daily freeze -----------------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t kNextMidnight = 1795651200000;  // 2026-11-26 00:00:00 UTC
+
+// Reads frozen data `di` as the driver does; the answer frame as received.
+Frame read_frozen(SimulatedMeter& meter, DataId di) {
+    const auto frame = ask(meter, Frame{meter.address(), 0x11, di_bytes(di)});
+    REQUIRE(frame.has_value());
+    return *frame;
+}
+
+DateTime freeze_time(SimulatedMeter& meter) {
+    const auto answer = decode_read_answer(read_frozen(meter, 0x05060001), kMeter, 0x05060001);
+    REQUIRE_MESSAGE(answer.has_value(), (answer ? std::string() : answer.error().message));
+    const auto when = decode_freeze_time(answer->value);
+    REQUIRE_MESSAGE(when.has_value(), (when ? std::string() : when.error().message));
+    return *when;
+}
+
+FrozenEnergy frozen_energy(SimulatedMeter& meter) {
+    const auto answer = decode_read_answer(read_frozen(meter, 0x05060101), kMeter, 0x05060101);
+    REQUIRE_MESSAGE(answer.has_value(), (answer ? std::string() : answer.error().message));
+    const auto energy = decode_frozen_energy(answer->value);
+    REQUIRE_MESSAGE(energy.has_value(), (energy ? std::string() : energy.error().message));
+    return *energy;
+}
+
+}  // namespace
+
+TEST_CASE("simulated meter has no daily freeze before its first midnight") {
+    auto meter = meter_at(12345, 1000);
+    meter.advance_to(kNextMidnight - 1);
+    for (DataId di : {DataId{0x05060001}, DataId{0x05060101}}) {
+        const auto frame = read_frozen(meter, di);
+        CHECK(frame.control == 0xD1);
+        const auto answer = decode_read_answer(frame, kMeter, di);
+        REQUIRE_FALSE(answer.has_value());
+        CHECK(answer.error().kind == AnswerErrorKind::Abnormal);
+        CHECK(answer.error().error_word == kErrNoData);
+    }
+}
+
+TEST_CASE("simulated meter freezes its registers at midnight as they stood then") {
+    auto meter = meter_at(12345, 1000);
+    // 23 h 25 min 4 s at 1 kW before midnight: 23.417 kWh, shown as 23.41.
+    meter.advance_to(kNextMidnight + 2 * kHour);
+    CHECK(freeze_time(meter) == DateTime{2026, 11, 26, 0, 0, 0, 0});
+    const auto energy = frozen_energy(meter);
+    CHECK(energy.total.to_string() == "146.86");
+    REQUIRE(energy.tariffs.size() == 4);
+    CHECK(energy.tariffs[2].to_string() == "146.86");  // all in the flat period
+    CHECK(energy.tariffs[0].to_string() == "0.00");
+    CHECK(meter.energy_centikwh() == 14886);  // the register ran on, the freeze did not
+    // Only the last freeze is kept.
+    CHECK(read_frozen(meter, 0x05060002).control == 0xD1);
+    CHECK(read_frozen(meter, 0x05060102).control == 0xD1);
+    CHECK(read_frozen(meter, 0x05060201).control == 0xD1);  // reverse energy: not kept
+}
+
+TEST_CASE("simulated meter with a fast clock freezes every midnight it passes") {
+    auto meter = meter_at(0, 1000);
+    meter.advance_to(kNextMidnight + 3 * 24 * kHour + kHour);  // one step over three midnights
+    CHECK(freeze_time(meter) == DateTime{2026, 11, 29, 0, 0, 0, 0});
+    // 23:25:04 + 3 days at 1 kW: 95.417 kWh.
+    CHECK(frozen_energy(meter).total.to_string() == "95.41");
+    const auto& last = meter.last_freeze();
+    REQUIRE(last.has_value());
+    CHECK(last->at_ms == kNextMidnight + 3 * 24 * kHour);
+}
+
+TEST_CASE("simulated meter set by broadcast time freezes at its own midnight") {
+    auto meter = meter_at(0, 1000);
+    // Set the meter's clock to 23:59:00 on 2026-11-30 (ss mm hh DD MM YY).
+    const Frame set{Address::broadcast(), 0x08, {0x00, 0x59, 0x23, 0x30, 0x11, 0x26}};
+    CHECK_FALSE(meter.answer(over_the_wire(set)).has_value());
+    meter.advance_to(kT0 + 2 * 60'000);
+    CHECK(freeze_time(meter) == DateTime{2026, 12, 1, 0, 0, 0, 0});
+}

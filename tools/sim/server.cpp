@@ -4,9 +4,9 @@
 #include <array>
 #include <thread>
 
+#include "ecmgw/common/overloaded.hpp"
 #include "ecmgw/protocols/serial_port.hpp"
 #include "sim/modbus_rtu.hpp"
-#include "sim/overloaded.hpp"
 
 namespace ecmgw::sim {
 

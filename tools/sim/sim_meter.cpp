@@ -1,6 +1,6 @@
 #include "sim/sim_meter.hpp"
 
-#include "sim/overloaded.hpp"
+#include "ecmgw/common/overloaded.hpp"
 
 namespace ecmgw::sim {
 

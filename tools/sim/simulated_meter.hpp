@@ -1,6 +1,7 @@
 // A simulated DL/T 645-2007 electricity meter: its registers, energy that accrues with
 // the load while the relay is closed, relay control, and its answers to frames,
-// including block reads (DI1 = FF) unless it is set up to refuse them.
+// including block reads (DI1 = FF) unless it is set up to refuse them, and a daily freeze
+// of its energy registers at each midnight of its clock (DI 05060001, 05060101).
 // Pure: the caller supplies the (simulated) time.
 #pragma once
 
@@ -38,17 +39,29 @@ class SimulatedMeter {
     std::int64_t energy_centikwh() const { return energy_.milli() / 10; }
     bool relay_open() const { return relay_open_; }
 
+    // The last daily freeze: when (the meter's clock, ms) and its forward active energy.
+    struct Freeze {
+        std::int64_t at_ms = 0;
+        dlt645::FrozenEnergy energy;
+    };
+    const std::optional<Freeze>& last_freeze() const { return last_freeze_; }
+
   private:
     MeterState state() const;
     std::uint16_t status_word(dlt645::DataId di) const;
     Answer answer_read(const dlt645::Frame& request) const;
     Answer answer_control(const dlt645::Frame& request);
+    Answer answer_freeze(std::uint8_t function, dlt645::DataId di) const;
+    void schedule_freeze();
 
     MeterSpec spec_;
     Accrual energy_;
     std::int64_t clock_offset_ms_ = 0;  // set by broadcast time
     bool relay_open_ = false;
     bool alarm_ = false;
+    // The meter's clock time of its next freeze; unset until the clock first runs.
+    std::optional<std::int64_t> next_freeze_ms_;
+    std::optional<Freeze> last_freeze_;
 };
 
 }  // namespace ecmgw::sim

@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ecmgw/common/expected.hpp"
 #include "ecmgw/config/profile.hpp"
+#include "ecmgw/config/provisioned.hpp"
 #include "ecmgw/config/types.hpp"
 #include "ecmgw/prepaid/supply_policy.hpp"
 #include "ecmgw/prepaid/tariff.hpp"
@@ -25,10 +27,25 @@ struct GatewayConfig {
     // Where the Modbus meter profiles (*.toml) are; a relative path in the file is
     // resolved against the config file's directory. Read only when a meter uses modbus.
     std::filesystem::path profiles_dir = "/usr/share/ecmgw/profiles";
+    friend bool operator==(const GatewayConfig&, const GatewayConfig&) = default;
 };
 
 struct CloudConfig {
-    std::string uri = "tcp://127.0.0.1:1883";  // tcp://host:port, ssl://… in later issues
+    // Key `uri`: one broker URI or a list of them; the client tries them in order on
+    // each connect (failover). `uri` is the first, `uris` all of them.
+    std::string uri = "tcp://127.0.0.1:1883";
+    std::vector<std::string> uris{"tcp://127.0.0.1:1883"};
+    // TLS (ssl:// or mqtts:// URIs only): the CA certificates that verify the broker
+    // (unset: the system's trust store), and the gateway's own certificate and key
+    // for brokers that ask for one (both or neither). PEM files; relative paths are
+    // resolved against the config file's directory. The broker's name is verified.
+    std::filesystem::path ca_file;
+    std::filesystem::path cert_file;
+    std::filesystem::path key_file;
+    // MQTT user name, and the file whose content (without surrounding white space)
+    // is the password; it is read again at every connect.
+    std::string username;
+    std::filesystem::path password_file;
     std::string topic_prefix = "ecm/v1";
     std::string client_id;          // default: "ecmgw-" + gateway id
     int keepalive_s = 30;           // 5..3600
@@ -40,6 +57,11 @@ struct CloudConfig {
     std::filesystem::path command_key_file;
     // Commands issued longer ago (or further ahead) than this are refused, 10..86400.
     int command_max_age_s = 300;
+    // The largest MQTT message payload the gateway publishes, 1024..1048576 bytes.
+    int batch_max_bytes = 256 * 1024;
+    // How often the retained status (<prefix>/<gw>/status) is refreshed, 1..3600 s.
+    int status_interval_s = 60;
+    friend bool operator==(const CloudConfig&, const CloudConfig&) = default;
 };
 
 // How the gateway reaches a bus: a local serial port, or a serial-to-Ethernet server.
@@ -66,6 +88,7 @@ struct BusConfig {
     // Broadcast the time to the DL/T 645 meters on this bus this often; 0 = never,
     // else 60..604800 s.
     int time_sync_interval_s = 0;
+    friend bool operator==(const BusConfig&, const BusConfig&) = default;
 };
 
 enum class Protocol { Dlt645_2007, Dlt645_1997, Cjt188, Modbus };
@@ -111,6 +134,7 @@ struct MeterConfig {
     // quarantined. Key `max_rate_per_hour`, a decimal string; default 100 kW for
     // electricity, 20 m³/h for water.
     Decimal max_rate_per_hour;
+    friend bool operator==(const MeterConfig&, const MeterConfig&) = default;
 };
 
 // [[account]]: a prepaid wallet. One account may pay for several meters (a
@@ -146,6 +170,24 @@ struct PrepaidConfig {
     int switch_attempts = 3;
 };
 
+// [store]: how much the database may hold (docs/config.md).
+struct StoreConfig {
+    // The outbox's bodies may take this much (1..65536 MB); beyond it the oldest
+    // records are dropped, readings first, and an outbox_dropped event says which.
+    int outbox_max_mb = 256;
+    // Readings and events the broker acknowledged are kept this long (1..3650 days).
+    int retention_days = 90;
+    // Readings held in memory while the store cannot be written (1000..10000000);
+    // beyond it the oldest of them are discarded and reported.
+    int max_pending_readings = 100000;
+};
+
+// [control]: the socket the `ecmgw` CLI talks to the running daemon through
+// (docs/control.md). A relative path is resolved against the config file's directory.
+struct ControlConfig {
+    std::filesystem::path socket = "/run/ecmgw/control.sock";
+};
+
 struct Config {
     std::filesystem::path source;  // the file it was loaded from
     GatewayConfig gateway;
@@ -159,6 +201,8 @@ struct Config {
     std::vector<prepaid::Tariff> tariffs;
     std::vector<AccountConfig> accounts;
     PrepaidConfig prepaid;
+    StoreConfig store;
+    ControlConfig control;
 
     const BusConfig* find_bus(std::string_view name) const;
     const MeterConfig* find_meter(std::string_view id) const;
@@ -172,10 +216,14 @@ struct Config {
 };
 
 // Parses and validates `text`; `file_name` is used in error messages and to resolve a
-// relative profiles_dir. Returns every error found, not just the first.
-Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_view file_name);
+// relative profiles_dir. `provisioned` (the cloud's tariffs, accounts and meters) is
+// laid over the file's entries first, and the whole is checked by the file's rules.
+// Returns every error found, not just the first.
+Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_view file_name,
+                                            std::span<const Provisioned> provisioned = {});
 // Reads `path` and parses it.
-Expected<Config, ConfigErrors> load_config(const std::filesystem::path& path);
+Expected<Config, ConfigErrors> load_config(const std::filesystem::path& path,
+                                           std::span<const Provisioned> provisioned = {});
 
 std::string_view to_string(Protocol p);
 std::string_view to_string(MeterKind k);

@@ -30,6 +30,7 @@ struct Profile {
     std::string source;  // the manual (title, version) the map was taken from
 
     const modbus::Point* find_point(std::string_view quantity) const;
+    friend bool operator==(const Profile&, const Profile&) = default;
 };
 
 // Parses and checks one profile's text; `file_name` is used in error messages only and

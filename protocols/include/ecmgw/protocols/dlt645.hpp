@@ -286,4 +286,48 @@ Expected<BlockValues> decode_block(const DataBlock& block, ByteView value);
 // members' DIs to items first; DL/T 645-1997 blocks use it with their own items).
 Expected<BlockValues> decode_items(std::span<const DataItem* const> items, ByteView value);
 
+// --- daily frozen data (日冻结, DI2.DI3 = 05 06) ---------------------------------
+
+// At each daily freeze (local midnight unless the meter is set up otherwise) a meter copies
+// its registers; it keeps the last 62. DI0 counts back: 01 the last freeze, 02 the one
+// before, ... 3E the 62nd. DI1 says what: 00 the freeze time, 01 forward active energy,
+// 02 reverse active energy, ...
+inline constexpr DataId kDailyFreezeTime = 0x05060000;          // + n: time of the n-th last
+inline constexpr DataId kDailyFrozenImportEnergy = 0x05060100;  // + n: its forward active block
+inline constexpr std::uint8_t kDailyFreezesKept = 62;
+inline constexpr std::size_t kFreezeTimeLength = 5;         // YYMMDDhhmm
+inline constexpr std::size_t kFrozenEnergyValueLength = 4;  // XXXXXX.XX kWh
+inline constexpr std::size_t kMaxFrozenTariffs = 4;
+
+// `base` (kDailyFreezeTime, kDailyFrozenImportEnergy) for the `n`-th last freeze, 1..62.
+Expected<DataId> daily_freeze_di(DataId base, int n);
+// Whether `di` is daily frozen data of any kind (DI3 DI2 = 05 06).
+bool is_daily_freeze_di(DataId di);
+
+// The freeze time, YYMMDDhhmm, low byte first on the wire (mm hh DD MM YY). Seconds are 0
+// and the weekday is not sent: `weekday` comes back 0. Rejects non-BCD bytes and
+// impossible dates and times.
+Expected<DateTime> decode_freeze_time(ByteView value);
+// The inverse (simulator, tests); `t.second` and `t.weekday` are not sent.
+Expected<Bytes> encode_freeze_time(const DateTime& t);
+
+// A frozen forward active energy block: the total, then the tariffs in order (sharp, peak,
+// flat, valley), 4 BCD bytes each. A meter with fewer tariffs sends fewer; one with more
+// than kMaxFrozenTariffs sends a longer block, which is refused rather than cut.
+struct FrozenEnergy {
+    Decimal total;
+    std::vector<Decimal> tariffs;
+    friend bool operator==(const FrozenEnergy&, const FrozenEnergy&) = default;
+};
+Expected<FrozenEnergy> decode_frozen_energy(ByteView value);
+Expected<Bytes> encode_frozen_energy(const FrozenEnergy& energy);
+
+// The names the gateway stores the last freeze's forward active energy under: the total,
+// then tariffs 1-4 (the billing register's names with "frozen_" in front). The readings
+// carry the freeze time as their time.
+inline constexpr std::array<std::string_view, 1 + kMaxFrozenTariffs> kFrozenImportQuantities{
+    "frozen_import_energy_kwh", "frozen_import_energy_t1_kwh", "frozen_import_energy_t2_kwh",
+    "frozen_import_energy_t3_kwh", "frozen_import_energy_t4_kwh"};
+bool is_frozen_quantity(std::string_view quantity);
+
 }  // namespace ecmgw::dlt645

@@ -62,6 +62,7 @@ struct Point {
     std::string unit;  // for people: "V", "kWh"
     // A flag inside a U16 register (a status word): the value is that bit, 0 or 1.
     std::optional<std::uint8_t> bit;
+    friend bool operator==(const Point&, const Point&) = default;
 };
 
 // Registers (or bits) a point occupies: register_count(type), or 1 in a bit table.
@@ -105,6 +106,7 @@ struct PlanLimits {
     // answer an exception for a read that touches an undefined register, so keep it 0
     // for those.
     std::uint16_t max_gap = 10;
+    friend bool operator==(const PlanLimits&, const PlanLimits&) = default;
 };
 
 // The fewest requests that read every point, given the limits: per table, a request
@@ -144,6 +146,7 @@ struct SwitchControl {
     std::vector<std::pair<std::uint16_t, std::uint16_t>> unlock_writes;
     // Use function 16 even for one register: some meters refuse function 06.
     bool write_multiple = false;
+    friend bool operator==(const SwitchControl&, const SwitchControl&) = default;
 };
 
 // One write request, in the order they must be sent.

@@ -46,6 +46,28 @@ struct OutboxStats {
     std::int64_t bytes = 0;      // sum of body lengths
 };
 
+// Records the outbox cap dropped: every record of `kind` with first_seq <= seq <=
+// last_seq (the oldest of that kind then waiting), except the store's own reports
+// (events outbox_dropped and store_write_failed), which are never dropped.
+struct OutboxDrop {
+    std::string kind;
+    std::int64_t first_seq = 0;
+    std::int64_t last_seq = 0;
+    std::int64_t count = 0;
+    std::int64_t bytes = 0;  // sum of their bodies' bytes
+};
+
+// What one prune step deleted; `more` when it stopped at its row budget.
+struct PruneResult {
+    std::int64_t readings = 0;
+    std::int64_t events = 0;
+    bool more = false;
+};
+
+// Event types the store itself raises; the cap never drops them.
+inline constexpr const char* kEventOutboxDropped = "outbox_dropped";
+inline constexpr const char* kEventStoreWriteFailed = "store_write_failed";
+
 class Store;
 namespace detail {
 struct Statements;  // the per-connection prepared-statement cache (store.cpp)
@@ -64,6 +86,17 @@ class Transaction {
     // Appends to the outbox with the next sequence number, which it returns.
     Expected<std::int64_t> append_outbox(std::string_view kind, std::string_view body,
                                          std::int64_t created_ms);
+    // Records an event: a row of `events` and its outbox record (kind "event"), both
+    // with `body`. Returns the record's seq.
+    Expected<std::int64_t> append_event(std::int64_t ts_ms, std::string_view type,
+                                        std::string_view body);
+    // When the outbox's bodies exceed `cap_bytes`, drops the oldest records until
+    // they fit in `target_bytes` (<= cap_bytes): readings first, then summaries,
+    // events, ledger entries and acknowledgements, each kind only once the kinds
+    // before it are gone. Returns one OutboxDrop per kind dropped (none when
+    // under the cap); the caller reports them in this transaction.
+    Expected<std::vector<OutboxDrop>> trim_outbox(std::int64_t cap_bytes,
+                                                  std::int64_t target_bytes);
     Result commit();
 
   private:
@@ -108,7 +141,15 @@ class Store {
                                                     std::int64_t before_ms);
     Expected<std::int64_t> reading_count();
 
-    static constexpr int kSchemaVersion = 3;
+    // Retention, one small transaction: deletes up to `max_rows` readings and
+    // events older than `cutoff_ms` that no longer wait in the outbox. Readings
+    // are kept from the start of the first day not yet summarised, and the last
+    // reading of each meter and quantity before the cutoff is kept, so that
+    // reading_before(t) answers as before for every t >= the cutoff. Meters are
+    // visited in turn across calls. The ledger is never pruned.
+    Expected<PruneResult> prune(std::int64_t cutoff_ms, std::size_t max_rows);
+
+    static constexpr int kSchemaVersion = 4;
     Expected<int> schema_version();
 
     sqlite3* handle() { return db_; }
@@ -117,8 +158,11 @@ class Store {
     friend class Transaction;
     explicit Store(sqlite3* db);
     Result prepare_statements();
+    Expected<std::int64_t> prune_readings_of(const std::string& meter, std::int64_t cutoff_ms,
+                                             std::int64_t budget);
     sqlite3* db_;
     std::unique_ptr<detail::Statements> stmts_;
+    std::string prune_meter_;  // where the next prune step resumes its turn of meters
 };
 
 }  // namespace ecmgw::store

@@ -1,7 +1,7 @@
 // The usual visitor helper: one lambda per alternative of a std::variant.
 #pragma once
 
-namespace ecmgw::sim {
+namespace ecmgw {
 
 template <class... F>
 struct Overloaded : F... {
@@ -10,4 +10,4 @@ struct Overloaded : F... {
 template <class... F>
 Overloaded(F...) -> Overloaded<F...>;
 
-}  // namespace ecmgw::sim
+}  // namespace ecmgw
