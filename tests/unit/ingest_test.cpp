@@ -17,6 +17,7 @@
 
 #include "core/ingest.hpp"
 #include "ecmgw/store/store.hpp"
+#include "temp_store.hpp"
 
 namespace fs = std::filesystem;
 using ecmgw::Decimal;
@@ -25,33 +26,10 @@ using ecmgw::core::IngestLimits;
 using ecmgw::store::Reading;
 using ecmgw::store::Store;
 
+using ecmgw::test::open_store;
+using ecmgw::test::TempDir;
+
 namespace {
-
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = "/tmp/ecmgw-ingest-test-XXXXXX";
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    fs::path db() const { return path_ / "ecmgw.db"; }
-
-  private:
-    fs::path path_;
-};
-
-std::unique_ptr<Store> open_store(const fs::path& path) {
-    auto store = Store::open(path);
-    INFO((store ? std::string() : store.error().message));
-    REQUIRE(store.has_value());
-    return std::move(*store);
-}
 
 // Polls `done` until it holds; fails after a generous deadline.
 template <class Condition>

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ecmgw/store/store.hpp"
+#include "temp_store.hpp"
 
 namespace fs = std::filesystem;
 using ecmgw::Decimal;
@@ -29,34 +30,10 @@ using ecmgw::store::OutboxRecord;
 using ecmgw::store::Reading;
 using ecmgw::store::Store;
 
+using ecmgw::test::open_store;
+using ecmgw::test::TempDir;
+
 namespace {
-
-// A fresh directory under /tmp per test, removed afterwards.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = "/tmp/ecmgw-store-test-XXXXXX";
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    fs::path db() const { return path_ / "ecmgw.db"; }
-
-  private:
-    fs::path path_;
-};
-
-std::unique_ptr<Store> open_store(const fs::path& path) {
-    auto store = Store::open(path);
-    INFO((store ? std::string() : store.error().message));
-    REQUIRE(store.has_value());
-    return std::move(*store);
-}
 
 Reading make_reading(int i) {
     return Reading{"E-" + std::to_string(100 + i % 7), 1'700'000'000'000 + i, "energy_kwh",
