@@ -390,9 +390,12 @@ class Rig:
         the daemon's session is clean)."""
         log_path = os.path.join(self.workdir, "ecmgw.log")
         connected_before = 0
+        started_before = 0
         if os.path.exists(log_path):
             with open(log_path, "rb") as f:
-                connected_before = f.read().count(b"cloud: connected")
+                text = f.read()
+            connected_before = text.count(b"cloud: connected")
+            started_before = text.count(b" bus(es), ")
         self.daemon = self.procs.start("ecmgw", [ECMGW, "--log-level", "debug", "run", "--config", self.config])
         database = os.path.join(self.data_dir, "ecmgw.db")
 
@@ -407,6 +410,15 @@ class Rig:
             except sqlite3.OperationalError:
                 return False  # created but not yet migrated
         wait_for(store_open, 30, "ecmgw to open and migrate its store")
+        # Accounts, tariffs and supply rows are written after the migration; the
+        # daemon names its gateway once everything is built.
+        daemon = self.daemon
+
+        def started():
+            if daemon.poll() is not None:
+                raise AssertionError(f"ecmgw exited with {daemon.returncode}:\n{read_log(daemon)}")
+            return read_log(daemon).count(" bus(es), ") > started_before
+        wait_for(started, 30, "ecmgw to finish starting")
         if self.command_key is not None:
             daemon = self.daemon
 
