@@ -87,7 +87,9 @@ constexpr std::array<const char*, static_cast<std::size_t>(P::Count_)> kSql = {
     " LIMIT ?3",
     "SELECT id, account, ts_ms, kind, amount_fen, balance_after_fen, idem_key,"
     " coalesce(meter, ''), detail FROM ledger WHERE id > ?1 ORDER BY id LIMIT ?2",
-    "SELECT coalesce(sum(amount_fen), 0) FROM ledger WHERE account = ?1",
+    // Charge rows past retention are folded into ledger_folded (schema v5).
+    "SELECT coalesce((SELECT amount_fen FROM ledger_folded WHERE account = ?1), 0)"
+    " + coalesce(sum(amount_fen), 0) FROM ledger WHERE account = ?1",
     "SELECT id, ts_ms, type, coalesce(meter, ''), coalesce(account, ''), body FROM events"
     " WHERE id > ?1 ORDER BY id LIMIT ?2",
     "SELECT meter, day, period, consumption_micro, cost_pico FROM daily_usage"

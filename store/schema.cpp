@@ -226,8 +226,44 @@ BEGIN
 END;
 )sql";
 
+// v4 -> v5: charge rows can be folded. A box charges every reading that moved a
+// register, so its ledger would grow by hundreds of thousands of rows a day and
+// outlive the SD card. Charge and standing-charge rows past retention (already
+// acknowledged by the broker) may be deleted; the delete trigger adds each one to
+// its account's folded total in the same statement, so balance = folded total +
+// sum of the ledger's rows, always. Their causes cannot come back: a meter's
+// charged-up-to time only moves forward, standing charges are posted from
+// fixed_charges_through_ms on. Top-ups, refunds, adjustments and openings are never
+// deleted: their causes (a payment's txn) must stay unique for ever.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE ledger_folded (
+    account    TEXT    PRIMARY KEY REFERENCES accounts (id),
+    amount_fen INTEGER NOT NULL DEFAULT 0 CHECK (typeof(amount_fen) = 'integer'),
+    rows       INTEGER NOT NULL DEFAULT 0 CHECK (rows >= 0),
+    through_ms INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX ledger_foldable ON ledger (ts_ms) WHERE kind IN ('charge', 'fixed_charge');
+DROP TRIGGER ledger_never_deleted;
+CREATE TRIGGER ledger_never_deleted BEFORE DELETE ON ledger
+WHEN OLD.kind NOT IN ('charge', 'fixed_charge')
+BEGIN
+    SELECT RAISE(ABORT, 'top-up, refund, adjustment and opening rows are never deleted');
+END;
+CREATE TRIGGER ledger_folds_what_is_deleted AFTER DELETE ON ledger
+BEGIN
+    INSERT INTO ledger_folded (account) VALUES (OLD.account) ON CONFLICT DO NOTHING;
+    UPDATE ledger_folded SET amount_fen = amount_fen + OLD.amount_fen, rows = rows + 1,
+        through_ms = max(through_ms, OLD.ts_ms) WHERE account = OLD.account;
+END;
+CREATE TRIGGER ledger_folded_never_deleted BEFORE DELETE ON ledger_folded
+BEGIN
+    SELECT RAISE(ABORT, 'the folded part of a ledger is never deleted');
+END;
+)sql";
+
 // One entry per schema version; the array's size ties it to kSchemaVersion.
-constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2, kV3, kV4};
+constexpr std::array<std::string_view, Store::kSchemaVersion> kMigrations = {kV1, kV2, kV3, kV4,
+                                                                             kV5};
 // A std::array quietly value-initialises missing entries: catch a kSchemaVersion
 // bump without its migration at compile time, not on a box in the field.
 static_assert(

@@ -53,6 +53,7 @@ enum class Q : std::size_t {
     MeterAfter,
     PruneReadingsOfMeter,
     PruneEvents,
+    FoldLedger,
     Count_,
 };
 
@@ -101,6 +102,10 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
     " ORDER BY r.ts_ms LIMIT ?3)",
     "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT "
     "?2)",
+    // The partial index ledger_foldable (schema v5) answers this without a scan; the
+    // delete trigger adds each row to its account's folded total.
+    "DELETE FROM ledger WHERE id IN (SELECT id FROM ledger"
+    " WHERE kind IN ('charge', 'fixed_charge') AND ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
 };
 
 #undef ECMGW_STORE_REPORT
@@ -537,6 +542,14 @@ Expected<PruneResult> Store::prune(std::int64_t cutoff_ms, std::size_t max_rows)
         if (auto r = stmt.run(); !r) return unexpected(r.error());
         out.events = sqlite3_changes(db_);
         budget -= out.events;
+    }
+    if (budget > 0) {
+        // A ledger row and its outbox record share their time, as an event's do.
+        auto stmt = stmts_->use(Q::FoldLedger, "prune: folding ledger charges");
+        stmt.bind(1, event_cutoff).bind(2, budget);
+        if (auto r = stmt.run(); !r) return unexpected(r.error());
+        out.ledger = sqlite3_changes(db_);
+        budget -= out.ledger;
     }
     if (auto r = tx->commit(); !r) return unexpected(r.error());
     out.more = budget == 0;

@@ -39,7 +39,7 @@ void StoreKeeper::stop() {
 
 void StoreKeeper::run() {
     std::unique_ptr<store::Store> store;
-    std::int64_t readings = 0, events = 0;
+    std::int64_t readings = 0, events = 0, charges = 0;
     std::chrono::steady_clock::duration pause = kFirstLook;
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, pause, [&] { return stopping_; })) {
@@ -64,14 +64,16 @@ void StoreKeeper::run() {
             } else {
                 readings += step->readings;
                 events += step->events;
+                charges += step->ledger;
                 if (step->more) {
                     pause = kBetweenBatches;
-                } else if (readings + events > 0) {
+                } else if (readings + events + charges > 0) {
                     spdlog::info(
-                        "retention: deleted {} readings and {} events older than {} days "
-                        "(already acknowledged by the broker)",
-                        readings, events, retention_ms_ / kDayMs);
-                    readings = events = 0;
+                        "retention: deleted {} readings and {} events, and folded {} ledger "
+                        "charges into their accounts' totals, older than {} days (already "
+                        "acknowledged by the broker)",
+                        readings, events, charges, retention_ms_ / kDayMs);
+                    readings = events = charges = 0;
                 }
             }
         }

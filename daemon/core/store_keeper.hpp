@@ -1,8 +1,9 @@
 // Local retention: a thread of its own, with its own store connection, deletes
-// readings and events older than [store] retention_days once the broker has
+// readings, events and ledger charges older than [store] retention_days once the broker has
 // acknowledged them, a few thousand rows per transaction with a pause between,
 // so that the ingest thread (the store's main writer) waits at most for one
-// small transaction. The ledger is never pruned.
+// small transaction. Ledger charges are folded into their account's total
+// (store schema v5); top-ups, refunds and adjustments are never pruned.
 #pragma once
 
 #include <chrono>

@@ -13,13 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "ecmgw/store/prepaid_tables.hpp"
 #include "ecmgw/store/store.hpp"
 #include "temp_store.hpp"
 
 namespace fs = std::filesystem;
 using ecmgw::Decimal;
+using ecmgw::store::LedgerEntry;
 using ecmgw::store::OutboxDrop;
 using ecmgw::store::OutboxRecord;
+using ecmgw::store::PrepaidTables;
 using ecmgw::store::Reading;
 using ecmgw::store::Store;
 
@@ -164,20 +167,26 @@ TEST_CASE("the outbox's size counter follows appends, deletes and rollbacks") {
     CHECK(stats.first_seq == 0);
 }
 
-TEST_CASE("migration 4 counts the outbox a version 3 database already holds") {
+TEST_CASE("migrations 4 and 5 count the outbox a version 3 database already holds") {
     TempDir dir;
     {
         auto store = open_store(dir.db());
         append_kinds(*store, {"reading", "reading"});
         // Back to version 3, as a box in the field still is, with more waiting.
-        exec_ok(*store,
-                "DROP TRIGGER outbox_usage_insert; DROP TRIGGER outbox_usage_delete;"
-                " DROP TRIGGER outbox_usage_update; DROP TRIGGER outbox_usage_never_deleted;"
-                " DROP TABLE outbox_usage; PRAGMA user_version = 3;");
+        exec_ok(
+            *store,
+            "DROP TRIGGER ledger_folds_what_is_deleted; DROP TRIGGER ledger_folded_never_deleted;"
+            " DROP TABLE ledger_folded; DROP INDEX ledger_foldable;"
+            " DROP TRIGGER ledger_never_deleted;"
+            " CREATE TRIGGER ledger_never_deleted BEFORE DELETE ON ledger"
+            " BEGIN SELECT RAISE(ABORT, 'ledger rows are never deleted'); END;"
+            " DROP TRIGGER outbox_usage_insert; DROP TRIGGER outbox_usage_delete;"
+            " DROP TRIGGER outbox_usage_update; DROP TRIGGER outbox_usage_never_deleted;"
+            " DROP TABLE outbox_usage; PRAGMA user_version = 3;");
         exec_ok(*store, "INSERT INTO outbox VALUES (3, 'ledger', '" + body(250) + "', 1)");
     }
     auto store = open_store(dir.db());
-    CHECK(*store->schema_version() == 4);
+    CHECK(*store->schema_version() == Store::kSchemaVersion);
     const auto stats = *store->outbox_stats();
     CHECK(stats.count == 3);
     CHECK(stats.bytes == 450);
@@ -378,7 +387,7 @@ TEST_CASE("prune leaves what still waits in the outbox and what summaries still 
     CHECK((*store->reading_before("E-1", "energy_kwh", 6 * kDay))->ts_ms == 5 * kDay);
 }
 
-TEST_CASE("prune deletes old events, never the ledger, and resumes its turn of meters") {
+TEST_CASE("prune deletes old events, never a top-up, and resumes its turn of meters") {
     TempDir dir;
     auto store = open_store(dir.db());
     exec_ok(*store, "INSERT INTO accounts (id, created_ms) VALUES ('A-1', 0)");
@@ -417,4 +426,84 @@ TEST_CASE("prune deletes old events, never the ledger, and resumes its turn of m
     for (int m = 0; m < 5; ++m)
         CHECK((*store->reading_before("M-" + std::to_string(m), "energy_kwh", 20 * kDay))->ts_ms ==
               19 * kDay);
+}
+
+TEST_CASE("prune folds old acknowledged charges into the account's total; payments stay") {
+    TempDir dir;
+    auto store = open_store(dir.db());
+    auto attached = PrepaidTables::attach(*store);
+    REQUIRE(attached.has_value());
+    PrepaidTables& tables = **attached;
+    {
+        auto tx = store->begin();
+        REQUIRE(tables.ensure_account("A-1", 0).has_value());
+        REQUIRE(tables.ensure_account("A-2", 0).has_value());
+        auto post = [&](const char* account, std::int64_t ts, const char* kind, std::int64_t amount,
+                        const std::string& key) {
+            LedgerEntry e;
+            e.account = account;
+            e.ts_ms = ts;
+            e.kind = kind;
+            e.amount_fen = amount;
+            e.idem_key = key;
+            auto row = tables.append_ledger(e);
+            REQUIRE(row.has_value());
+            REQUIRE(row->has_value());
+        };
+        post("A-1", 0, "topup", 100000, "topup:wx-1");
+        post("A-2", 0, "opening", 5000, "opening:A-2");
+        for (int day = 0; day < 30; ++day) {
+            const std::string d = std::to_string(day * kDay);
+            post("A-1", day * kDay, "charge", -(100 + day), "charge:E-1:" + d);
+            post("A-2", day * kDay, "charge", -7, "charge:W-1:" + d);
+            post("A-2", day * kDay, "fixed_charge", -50, "fixed:daily:A-2:t:" + d);
+        }
+        post("A-1", 5 * kDay, "refund", -1000, "refund:wx-1");
+        REQUIRE(tx->append_outbox("ledger", body(100), 0).has_value());
+        REQUIRE(tx->commit().has_value());
+    }
+    const std::int64_t a1 = tables.account("A-1")->value().balance_fen;
+    const std::int64_t a2 = tables.account("A-2")->value().balance_fen;
+    REQUIRE(*tables.ledger_sum("A-1") == a1);
+    REQUIRE(*tables.ledger_sum("A-2") == a2);
+
+    // Nothing goes while a record older than it waits for the broker.
+    auto step = store->prune(20 * kDay, 1000);
+    REQUIRE(step.has_value());
+    CHECK(step->ledger == 0);
+    REQUIRE(store->delete_outbox_through(*store->last_seq()).has_value());
+
+    std::int64_t folded = 0;
+    for (int steps = 0;; ++steps) {
+        REQUIRE(steps < 100);
+        step = store->prune(20 * kDay, 7);
+        REQUIRE(step.has_value());
+        CHECK(step->readings + step->events + step->ledger <= 7);
+        folded += step->ledger;
+        // Every step is a transaction of its own: the invariant holds after each.
+        CHECK(*tables.ledger_sum("A-1") == a1);
+        CHECK(*tables.ledger_sum("A-2") == a2);
+        if (!step->more) break;
+    }
+    CHECK(folded == 20 * 3);  // days 0..19 of three charge series
+    CHECK(tables.account("A-1")->value().balance_fen == a1);
+    CHECK(scalar(*store,
+                 "SELECT count(*) FROM ledger WHERE kind IN ('topup', 'opening', 'refund')") == 3);
+    CHECK(scalar(*store, "SELECT count(*) FROM ledger WHERE ts_ms < " + std::to_string(20 * kDay) +
+                             " AND kind LIKE '%charge'") == 0);
+    CHECK(scalar(*store, "SELECT amount_fen FROM ledger_folded WHERE account = 'A-2'") ==
+          -20 * (7 + 50));
+    CHECK(scalar(*store, "SELECT rows FROM ledger_folded WHERE account = 'A-1'") == 20);
+    CHECK(scalar(*store, "SELECT through_ms FROM ledger_folded WHERE account = 'A-1'") ==
+          19 * kDay);
+
+    // A payment's row can never go, by anyone: its txn must stay unique for ever.
+    char* error = nullptr;
+    CHECK(sqlite3_exec(store->handle(), "DELETE FROM ledger WHERE kind = 'topup'", nullptr, nullptr,
+                       &error) != SQLITE_OK);
+    REQUIRE(error != nullptr);
+    CHECK(std::string(error).find("never deleted") != std::string::npos);
+    sqlite3_free(error);
+    CHECK(sqlite3_exec(store->handle(), "DELETE FROM ledger_folded", nullptr, nullptr, nullptr) !=
+          SQLITE_OK);
 }

@@ -101,7 +101,7 @@ TEST_CASE("open creates the schema with durable pragmas, and reopening keeps it"
     {
         auto store = open_store(dir.db());
         CHECK(*store->schema_version() == Store::kSchemaVersion);
-        CHECK(*store->schema_version() == 4);
+        CHECK(*store->schema_version() == 5);
         CHECK(scalar_text(*store, "PRAGMA journal_mode") == "wal");
         CHECK(scalar(*store, "PRAGMA synchronous") == 2);  // FULL
         CHECK(scalar(*store, "PRAGMA foreign_keys") == 1);
@@ -113,7 +113,7 @@ TEST_CASE("open creates the schema with durable pragmas, and reopening keeps it"
         commit_batch(*store, 0, 3);
     }
     auto store = open_store(dir.db());
-    CHECK(*store->schema_version() == 4);
+    CHECK(*store->schema_version() == 5);
     CHECK(*store->reading_count() == 3);
     CHECK(*store->last_seq() == 3);
     CHECK(scalar_text(*store, "PRAGMA integrity_check") == "ok");

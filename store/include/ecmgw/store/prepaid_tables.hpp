@@ -122,6 +122,7 @@ class PrepaidTables {
     // Ledger rows of `account` (all accounts when empty) with id > after_id, oldest first.
     Expected<std::vector<LedgerEntry>> ledger(std::string_view account, std::int64_t after_id,
                                               std::size_t limit = 100000);
+    // What the ledger says the balance is: its rows plus the charges folded by retention.
     Expected<std::int64_t> ledger_sum(std::string_view account);
     Expected<std::vector<EventRow>> events(std::int64_t after_id, std::size_t limit = 1000);
     Expected<std::vector<DailyUsageRow>> daily_usage(std::string_view meter, int day);

@@ -61,6 +61,7 @@ struct OutboxDrop {
 struct PruneResult {
     std::int64_t readings = 0;
     std::int64_t events = 0;
+    std::int64_t ledger = 0;  // charge rows folded into their account's total
     bool more = false;
 };
 
@@ -141,15 +142,17 @@ class Store {
                                                     std::int64_t before_ms);
     Expected<std::int64_t> reading_count();
 
-    // Retention, one small transaction: deletes up to `max_rows` readings and
-    // events older than `cutoff_ms` that no longer wait in the outbox. Readings
+    // Retention, one small transaction: deletes up to `max_rows` readings, events
+    // and ledger charge rows older than `cutoff_ms` that no longer wait in the
+    // outbox (charge rows are folded into ledger_folded, schema v5). Readings
     // are kept from the start of the first day not yet summarised, and the last
     // reading of each meter and quantity before the cutoff is kept, so that
     // reading_before(t) answers as before for every t >= the cutoff. Meters are
-    // visited in turn across calls. The ledger is never pruned.
+    // visited in turn across calls. Top-ups, refunds, adjustments and openings are
+    // never pruned.
     Expected<PruneResult> prune(std::int64_t cutoff_ms, std::size_t max_rows);
 
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
     Expected<int> schema_version();
 
     sqlite3* handle() { return db_; }
