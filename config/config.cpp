@@ -1279,6 +1279,13 @@ class Parser {
         const auto* relay = s.boolean("relay");
         if (relay == nullptr) return;
         meter.relay = relay->get();
+        if (relay->get() && protocol_ok && meter.protocol == Protocol::Dlt645_1997) {
+            // Prepaid would count on a cut the meter can never make.
+            s.error("relay", *relay,
+                    "found true, but DL/T 645-1997 has no remote relay command, so the "
+                    "gateway could never cut this meter; expected false (and keep_power on "
+                    "its account, or a DL/T 645-2007 meter where supply must be cut)");
+        }
         if (relay->get() && profile != nullptr && !switchable) {
             s.error("relay", *relay,
                     "found true, but profile " + in_quotes(profile->name) +

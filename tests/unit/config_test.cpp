@@ -1033,6 +1033,12 @@ TEST_CASE("dlt645-1997: 12 digits and its own quantities") {
                                      "[[meter]]\nid = \"E-1\"\nbus = \"floor1\"\n"
                                      "protocol = \"dlt645-1997\"\naddress = \"101\"\n");
     CHECK(has(a.message, "expected exactly 12 decimal digits for dlt645-1997"));
+    // The 1997 standard has no remote relay command: prepaid could never cut it.
+    const ConfigError r = only_error(kGateway + kBus + m + "relay = true\n");
+    CHECK(r.key == "meter[1].relay");
+    CHECK(r.line == 12);
+    CHECK(has(r.message, "DL/T 645-1997 has no remote relay command"));
+    CHECK_FALSE(parse_ok(kGateway + kBus + m + "relay = false\n").meters[0].relay);
 }
 
 TEST_CASE("cjt188: 14 digits - meter_type - its quantities - water by default") {
