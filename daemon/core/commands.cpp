@@ -132,6 +132,17 @@ class Reader {
         return v->get<bool>();
     }
 
+    // true, false, or null for "as configured".
+    std::optional<bool> boolean_or_null(const char* name) {
+        const json* v = field(name, "true, false or null");
+        if (v == nullptr || v->is_null()) return std::nullopt;
+        if (!v->is_boolean()) {
+            problem(std::string(name) + " must be true, false or null, found " + v->type_name());
+            return std::nullopt;
+        }
+        return v->get<bool>();
+    }
+
     json object(const char* name) {
         const json* v = field(name, "an object");
         if (v == nullptr) return json::object();
@@ -261,7 +272,7 @@ const std::vector<TypeSpec>& type_specs() {
         {KeepPower::kType,
          {"account", "on"},
          [](Reader& r) {
-             return r.finish(KeepPower{r.identifier("account"), r.boolean("on")});
+             return r.finish(KeepPower{r.identifier("account"), r.boolean_or_null("on")});
          }},
         {EmergencyCredit::kType,
          {"account"},

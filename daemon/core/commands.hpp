@@ -85,11 +85,12 @@ struct SupplyForce {
     std::string meter;
     ForcedSupply state = ForcedSupply::None;
 };
-// {"type":"keep_power","account":…,"on":true}
+// {"type":"keep_power","account":…,"on":true}; "on":null hands the account back to
+// its configured keep_power.
 struct KeepPower {
     static constexpr std::string_view kType = "keep_power";
     std::string account;
-    bool on = false;
+    std::optional<bool> on;
 };
 // {"type":"emergency_credit","account":…}
 struct EmergencyCredit {

@@ -827,8 +827,8 @@ Expected<store::LedgerEntry, Refusal> PrepaidEngine::adjust(
 }
 
 Expected<void, Refusal> PrepaidEngine::set_keep_power(store::Transaction& tx,
-                                                      const std::string& account, bool on,
-                                                      std::int64_t now_ms) {
+                                                      const std::string& account,
+                                                      std::optional<bool> on, std::int64_t now_ms) {
     auto row = tables_.account(account);
     if (!row) return unexpected(Refusal{"store: " + row.error().message});
     if (!*row) return unexpected(Refusal{"unknown account " + account});
@@ -836,7 +836,11 @@ Expected<void, Refusal> PrepaidEngine::set_keep_power(store::Transaction& tx,
             tables_.set_account_flags(account, (*row)->emergency_active, on, (*row)->warn_level);
         !r)
         return unexpected(Refusal{"store: " + r.error().message});
-    if (auto r = event(tx, on ? "keep_power_on" : "keep_power_off", "", account, {}, now_ms); !r)
+    const auto* acfg = account_config(account);
+    const bool effective = on.value_or(acfg != nullptr && acfg->keep_power);
+    if (auto r = event(tx, effective ? "keep_power_on" : "keep_power_off", "", account,
+                       {{"as_configured", !on.has_value()}}, now_ms);
+        !r)
         return unexpected(Refusal{"store: " + r.error().message});
     if (auto r = decide_account(tx, account, now_ms); !r)
         return unexpected(Refusal{"store: " + r.error().message});

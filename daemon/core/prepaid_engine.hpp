@@ -91,8 +91,9 @@ class PrepaidEngine {
                                                  std::int64_t amount_fen, const std::string& reason,
                                                  const std::string& command_id,
                                                  std::int64_t now_ms);
+    // `on` empty: back to the account's configured keep_power.
     Expected<void, Refusal> set_keep_power(store::Transaction& tx, const std::string& account,
-                                           bool on, std::int64_t now_ms);
+                                           std::optional<bool> on, std::int64_t now_ms);
     Expected<void, Refusal> grant_emergency_credit(store::Transaction& tx,
                                                    const std::string& account, std::int64_t now_ms);
     // Who: "cloud", "cli:<user>", for the event.

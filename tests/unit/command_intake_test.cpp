@@ -556,6 +556,9 @@ TEST_CASE("every command type is parsed") {
         CHECK(keep.account == "A-1");
         CHECK(keep.on == on);
     }
+    CHECK_FALSE(
+        std::get<KeepPower>(parsed("keep_power", {{"account", "A-1"}, {"on", nullptr}}).action)
+            .on.has_value());
 
     CHECK(std::get<EmergencyCredit>(parsed("emergency_credit", {{"account", "A-1"}}).action)
               .account == "A-1");
@@ -686,9 +689,9 @@ TEST_CASE("the other commands' fields are checked") {
                    "state must be a string, found boolean"));
     CHECK(contains(invalid("supply_force", {{"meter", "m-1"}}), "state is missing"));
     CHECK(contains(invalid("keep_power", {{"account", "A-1"}, {"on", "true"}}),
-                   "on must be a boolean, found string"));
+                   "on must be true, false or null, found string"));
     CHECK(contains(invalid("keep_power", {{"account", "A-1"}, {"on", 1}}),
-                   "on must be a boolean, found number"));
+                   "on must be true, false or null, found number"));
     CHECK(contains(invalid("keep_power", {{"account", "A-1"}}), "on is missing"));
     CHECK(contains(invalid("tariff_set", {{"tariff", "res"}}),
                    "tariff must be an object, found string"));

@@ -238,6 +238,15 @@ TEST_CASE("keep-power and friendly periods keep supply on; forcing overrides cre
         CHECK(rig.balance() == -2000);
         CHECK(rig.desired() == "on");
         CHECK(rig.tables->supply("E")->value().reason == "keep_power");
+        // Handed back to the config (no keep_power there): the exhausted account is cut.
+        rig.in_tx([&](auto& tx) -> ecmgw::Result {
+            REQUIRE(
+                rig.engine->set_keep_power(tx, "A", std::nullopt, kT0 + 601 * kMinute).has_value());
+            return {};
+        });
+        CHECK_FALSE(rig.tables->account("A")->value().keep_power.has_value());
+        CHECK(rig.desired() == "off");
+        CHECK(rig.events("keep_power_off") == 1);
     }
     SUBCASE("a friendly night defers the cut until it ends") {
         Rig rig("\n[prepaid]\nfriendly_hours = [\"22:00-06:00\"]\n");
