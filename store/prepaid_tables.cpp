@@ -107,6 +107,7 @@ struct PrepaidStatements : StatementCache<P, kSql.size()> {
 
 namespace {
 
+using detail::nonempty;
 using detail::P;
 using detail::parse_decimal;
 using detail::Stmt;
@@ -114,11 +115,6 @@ using detail::Stmt;
 std::int64_t clamp_limit(std::size_t limit) {
     constexpr auto kMax = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
     return static_cast<std::int64_t>(limit > kMax ? kMax : limit);
-}
-
-std::optional<std::string_view> nonempty(std::string_view s) {
-    if (s.empty()) return std::nullopt;
-    return s;
 }
 
 Expected<Decimal> decimal_column(const Stmt& stmt, int column) {

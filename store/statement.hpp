@@ -22,6 +22,12 @@ inline Unexpected<Error> sql_error(sqlite3* db, std::string_view op) {
                 std::to_string(sqlite3_extended_errcode(db)) + ")");
 }
 
+// Empty text binds SQL NULL (columns such as an event's meter, absent when it has none).
+inline std::optional<std::string_view> nonempty(std::string_view s) {
+    if (s.empty()) return std::nullopt;
+    return s;
+}
+
 // A cached statement borrowed for one use. Resetting on scope exit matters: a
 // statement left mid-step keeps its read snapshot open, which blocks WAL
 // checkpoints and hides other connections' commits from this one.

@@ -84,7 +84,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
     "SELECT count(*) FROM readings",
     "PRAGMA user_version",
     "SELECT bytes FROM outbox_usage WHERE id = 1",
-    "INSERT INTO events (ts_ms, type, body) VALUES (?1, ?2, ?3)",
+    "INSERT INTO events (ts_ms, type, meter, account, body) VALUES (?1, ?2, ?3, ?4, ?5)",
     // length() counts characters; the cast makes it count bytes, as outbox_usage does.
     "SELECT seq, length(CAST(body AS BLOB)) FROM outbox WHERE kind = ?1 AND seq > ?2"
     " AND NOT " ECMGW_STORE_REPORT " ORDER BY seq LIMIT 512",
@@ -267,12 +267,17 @@ Expected<std::int64_t> Transaction::append_outbox(std::string_view kind, std::st
 }
 
 Expected<std::int64_t> Transaction::append_event(std::int64_t ts_ms, std::string_view type,
-                                                 std::string_view body) {
+                                                 std::string_view body, std::string_view meter,
+                                                 std::string_view account) {
     if (auto ok = ensure_open(open_, store_->db_, "append_event"); !ok)
         return unexpected(ok.error());
     {
         auto stmt = store_->stmts_->use(Q::InsertEvent, "append_event");
-        stmt.bind(1, ts_ms).bind(2, type).bind(3, body);
+        stmt.bind(1, ts_ms)
+            .bind(2, type)
+            .bind(3, detail::nonempty(meter))
+            .bind(4, detail::nonempty(account))
+            .bind(5, body);
         if (auto r = stmt.run(); !r) return unexpected(r.error());
     }
     return append_outbox("event", body, ts_ms);

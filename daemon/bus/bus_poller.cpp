@@ -41,6 +41,12 @@ CommandResult failed(std::string why) {
     return r;
 }
 
+std::vector<BusHealth::Meter> health_meters(const std::vector<std::unique_ptr<MeterDriver>>& ds) {
+    std::vector<BusHealth::Meter> out;
+    for (const auto& d : ds) out.push_back({d->id(), d->describe()});
+    return out;
+}
+
 std::string link_name(const config::BusConfig& bus) {
     if (bus.transport == config::Transport::Tcp) {
         return "tcp://" + bus.host + ":" + std::to_string(bus.port);
@@ -53,8 +59,11 @@ std::string link_name(const config::BusConfig& bus) {
 
 BusPoller::BusPoller(config::BusConfig bus, std::vector<PolledMeter> meters,
                      core::ReadingSink& sink, BackoffPolicy backoff)
-    : bus_(std::move(bus)), sink_(sink), schedule_(intervals_of(meters), Clock::now(), backoff) {
-    drivers_ = drivers_of(meters);
+    : bus_(std::move(bus)),
+      drivers_(drivers_of(meters)),
+      sink_(sink),
+      schedule_(intervals_of(meters), Clock::now(), backoff),
+      health_(bus_.name, link_name(bus_), health_meters(drivers_), wall_ms()) {
     stats_.resize(drivers_.size());
     snapshot_.name = bus_.name;
     snapshot_.link = link_name(bus_);
@@ -189,6 +198,7 @@ bool BusPoller::ensure_open() {
             exchange_->gap = std::chrono::milliseconds(bus_.gap_ms);
             context_ = std::make_unique<BusContext>(*exchange_);
             spdlog::info("bus {}: opened {}", bus_.name, link_->describe());
+            report(health_.opened(wall_ms()));
             reopen_backoff_ = kFirstReopenBackoff;
             const bool dlt645 = std::any_of(drivers_.begin(), drivers_.end(), [](const auto& d) {
                 return d->takes_time_broadcast();
@@ -202,6 +212,7 @@ bool BusPoller::ensure_open() {
         if (reopen_backoff_ == kFirstReopenBackoff) {
             spdlog::error("bus {}: {}; retrying with backoff", bus_.name, link.error().message);
         }
+        report(health_.open_failed(link.error().message, wall_ms()));
         if (!wait_until(Clock::now() + reopen_backoff_)) return false;
         reopen_backoff_ = std::min(reopen_backoff_ * 2, kMaxReopenBackoff);
         // A command waiting for a bus that cannot open should not wait for ever.
@@ -214,6 +225,7 @@ bool BusPoller::ensure_open() {
 
 void BusPoller::close_link(const std::string& why) {
     spdlog::error("bus {}: {}; reopening", bus_.name, why);
+    health_.link_failed(why, wall_ms());
     context_.reset();
     exchange_.reset();
     link_.reset();
@@ -284,6 +296,10 @@ void BusPoller::deliver(std::size_t meter, const std::vector<Sample>& samples) {
     sink_.accept(std::move(readings));
 }
 
+void BusPoller::report(std::optional<core::BusEvent> event) {
+    if (event) sink_.accept_event(std::move(*event));
+}
+
 void BusPoller::run_turn(const PollSchedule::Turn& turn) {
     const std::size_t m = turn.meter;
     auto& driver = *drivers_[m];
@@ -307,6 +323,7 @@ void BusPoller::run_turn(const PollSchedule::Turn& turn) {
     if (outcome) {
         schedule_.answered(m, now);
         if (was_dead) spdlog::info("bus {}: meter {} answers again", bus_.name, driver.id());
+        report(health_.answered(m, wall_ms()));
         deliver(m, outcome->samples);
     } else {
         spdlog::debug("bus {}: meter {}: {}", bus_.name, driver.id(), outcome.error().message);
@@ -318,6 +335,8 @@ void BusPoller::run_turn(const PollSchedule::Turn& turn) {
                 bus_.name, driver.id(), driver.describe(), schedule_.silent_cycles(m),
                 schedule_.current_backoff(m).count() / 1000);
         }
+        report(health_.silent(m, outcome.error().message, schedule_.dead(m),
+                              schedule_.silent_cycles(m), schedule_.current_backoff(m), wall_ms()));
     }
     std::lock_guard lock(mutex_);
     stats_[m].dead = schedule_.dead(m);
@@ -337,7 +356,12 @@ void BusPoller::run_command(Command& command) {
         auto outcome = read_with_retries(m);
         account(m, before, outcome);
         schedule_.read_out_of_turn(m, outcome.has_value(), Clock::now());
+        {
+            std::lock_guard lock(mutex_);
+            stats_[m].dead = schedule_.dead(m);
+        }
         if (outcome) {
+            report(health_.answered(m, wall_ms()));
             deliver(m, outcome->samples);
             result.ok = true;
             result.samples = outcome->samples;

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bus/bus_health.hpp"
 #include "bus/meter_driver.hpp"
 #include "bus/meter_stats.hpp"
 #include "bus/poll_schedule.hpp"
@@ -108,11 +109,14 @@ class BusPoller {
     void account(std::size_t meter, const LinkCounters& before,
                  const Expected<ReadOutcome, ReadError>& outcome);
     void deliver(std::size_t meter, const std::vector<Sample>& samples);
+    // Hands a state change to the sink (the ingest thread writes it).
+    void report(std::optional<core::BusEvent> event);
 
     config::BusConfig bus_;
     std::vector<std::unique_ptr<MeterDriver>> drivers_;
     core::ReadingSink& sink_;
     PollSchedule schedule_;
+    BusHealth health_;  // bus thread only
 
     // Used by the bus thread only.
     std::unique_ptr<transport::ByteLink> link_;

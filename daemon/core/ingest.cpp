@@ -18,11 +18,6 @@ constexpr std::chrono::seconds kRetryAfterStoreError{2};
 // While writes keep failing, the log says so this often rather than every attempt.
 constexpr std::chrono::seconds kRemindEvery{60};
 
-std::string event_body(const char* type, std::int64_t now_ms, nlohmann::json details) {
-    return nlohmann::json{{"event", type}, {"ts", rfc3339_utc(now_ms)}, {"details", details}}
-        .dump();
-}
-
 }  // namespace
 
 Ingest::Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch,
@@ -38,6 +33,14 @@ void Ingest::accept(std::vector<store::Reading> readings) {
     {
         std::lock_guard lock(mutex_);
         for (auto& r : readings) queue_.push_back(std::move(r));
+    }
+    ready_.notify_one();
+}
+
+void Ingest::accept_event(BusEvent event) {
+    {
+        std::lock_guard lock(mutex_);
+        events_.push_back(std::move(event));
     }
     ready_.notify_one();
 }
@@ -71,7 +74,21 @@ Clock::time_point Ingest::last_alive() const {
     return Clock::time_point(Clock::duration(alive_ns_.load()));
 }
 
-Result Ingest::write_batch(const std::vector<store::Reading>& batch) {
+Result Ingest::write_events(store::Transaction& tx, const std::vector<BusEvent>& events) {
+    for (const auto& e : events) {
+        const std::string account =
+            hooks_ != nullptr && !e.meter.empty() ? hooks_->account_of(e.meter) : std::string();
+        const std::string body = event_body(e.type, e.ts_ms, {e.bus, e.meter, account}, e.details);
+        if (auto seq = tx.append_event(e.ts_ms, e.type, body, e.meter, account); !seq)
+            return unexpected(seq.error());
+        spdlog::info("event {} bus={}{}: {}", e.type, e.bus,
+                     e.meter.empty() ? "" : " meter=" + e.meter, body);
+    }
+    return {};
+}
+
+Result Ingest::write_batch(const std::vector<store::Reading>& batch,
+                           const std::vector<BusEvent>& events) {
     auto tx = store_.begin();
     if (!tx) return unexpected(tx.error());
     const auto now = wall_ms();
@@ -80,10 +97,11 @@ Result Ingest::write_batch(const std::vector<store::Reading>& batch) {
         if (auto seq = tx->append_outbox(kKindReading, reading_body(r), now); !seq)
             return unexpected(seq.error());
     }
-    if (hooks_ != nullptr) {
+    if (hooks_ != nullptr && !batch.empty()) {
         if (auto ok = hooks_->on_batch(*tx, batch); !ok)
             return fail("prepaid: " + ok.error().message);
     }
+    if (auto ok = write_events(*tx, events); !ok) return ok;
     if (auto ok = report(*tx, now); !ok) return ok;
     std::vector<store::OutboxDrop> drops;
     if (limits_.outbox_cap_bytes > 0) {
@@ -97,17 +115,17 @@ Result Ingest::write_batch(const std::vector<store::Reading>& batch) {
                 {"last_seq", d.last_seq}, {"count", d.count},
                 {"bytes", d.bytes},       {"cap_bytes", limits_.outbox_cap_bytes}};
             auto seq = tx->append_event(now, store::kEventOutboxDropped,
-                                        event_body(store::kEventOutboxDropped, now, details));
+                                        event_body(store::kEventOutboxDropped, now, {}, details));
             if (!seq) return unexpected(seq.error());
         }
     }
     if (auto ok = tx->commit(); !ok) return ok;
     if (outage_.active()) {
         spdlog::warn(
-            "store: writing again after {} s ({} failed attempts, {} readings discarded); "
-            "reported as event {}",
+            "store: writing again after {} s ({} failed attempts, {} readings and {} bus events "
+            "discarded); reported as event {}",
             (now - outage_.since_ms) / 1000, outage_.failures, outage_.discarded,
-            store::kEventStoreWriteFailed);
+            outage_.events_discarded, store::kEventStoreWriteFailed);
         outage_ = Outage{};
     }
     for (const auto& d : drops)
@@ -130,13 +148,14 @@ Result Ingest::report(store::Transaction& tx, std::int64_t now_ms) {
                               {"until", rfc3339_utc(now_ms)},
                               {"failed_attempts", outage_.failures},
                               {"readings_discarded", outage_.discarded}};
+    if (outage_.events_discarded > 0) details["events_discarded"] = outage_.events_discarded;
     if (outage_.last_error != outage_.first_error) details["last_error"] = outage_.last_error;
     if (outage_.discarded > 0) {
         details["discarded_from"] = rfc3339_utc(outage_.discarded_from_ms);
         details["discarded_to"] = rfc3339_utc(outage_.discarded_to_ms);
     }
     auto seq = tx.append_event(now_ms, store::kEventStoreWriteFailed,
-                               event_body(store::kEventStoreWriteFailed, now_ms, details));
+                               event_body(store::kEventStoreWriteFailed, now_ms, {}, details));
     if (!seq) return unexpected(seq.error());
     return {};
 }
@@ -163,6 +182,7 @@ void Ingest::note_failure(const std::string& error, std::size_t held) {
 }
 
 void Ingest::bound_queue() {
+    bound_events();
     const std::size_t room =
         limits_.max_pending > inflight_.size() ? limits_.max_pending - inflight_.size() : 0;
     if (queue_.size() <= room) return;
@@ -179,6 +199,23 @@ void Ingest::bound_queue() {
     outage_.discarded += n;
     outage_.discarded_to_ms = queue_[n - 1].ts_ms;
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+}
+
+void Ingest::bound_events() {
+    const std::size_t room = limits_.max_pending_events > inflight_events_.size()
+                                 ? limits_.max_pending_events - inflight_events_.size()
+                                 : 0;
+    if (events_.size() <= room) return;
+    const std::size_t n = events_.size() - room;
+    if (outage_.events_discarded == 0) {
+        if (outage_.since_ms == 0) outage_.since_ms = wall_ms();
+        spdlog::error(
+            "store: more than {} bus events wait in memory: discarding the oldest (counted in "
+            "the {} event)",
+            limits_.max_pending_events, store::kEventStoreWriteFailed);
+    }
+    outage_.events_discarded += n;
+    events_.erase(events_.begin(), events_.begin() + static_cast<long>(n));
 }
 
 void Ingest::run_jobs_and_turn(std::unique_lock<std::mutex>& lock) {
@@ -208,15 +245,16 @@ void Ingest::run() {
                       std::max<Clock::duration>(next_turn_ - Clock::now(), Clock::duration{}))
                 : Clock::duration(std::chrono::seconds(1));
         ready_.wait_for(lock, wait, [&] {
-            return stopping_ || !queue_.empty() || !jobs_.empty() || !inflight_.empty();
+            return stopping_ || !queue_.empty() || !events_.empty() || !jobs_.empty() ||
+                   !inflight_.empty() || !inflight_events_.empty();
         });
         alive_ns_ = Clock::now().time_since_epoch().count();
         if (!stopping_) run_jobs_and_turn(lock);
-        if (queue_.empty() && inflight_.empty()) {
+        if (queue_.empty() && events_.empty() && inflight_.empty() && inflight_events_.empty()) {
             if (stopping_) return;
             continue;
         }
-        if (inflight_.empty()) {
+        if (inflight_.empty() && inflight_events_.empty()) {
             // A command (a job) ends the gathering: a top-up must not wait for readings.
             const auto gather_until = Clock::now() + commit_delay_;
             ready_.wait_until(lock, gather_until, [&] {
@@ -226,13 +264,17 @@ void Ingest::run() {
             inflight_.assign(std::make_move_iterator(queue_.begin()),
                              std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
             queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+            inflight_events_.assign(std::make_move_iterator(events_.begin()),
+                                    std::make_move_iterator(events_.end()));
+            events_.clear();
         }
         lock.unlock();
-        auto written = write_batch(inflight_);
+        auto written = write_batch(inflight_, inflight_events_);
         lock.lock();
         if (written) {
             committed_ += inflight_.size();
             inflight_.clear();
+            inflight_events_.clear();
             lock.unlock();
             on_committed_();
             lock.lock();
@@ -241,8 +283,9 @@ void Ingest::run() {
         note_failure(written.error().message, inflight_.size() + queue_.size());
         ++write_failures_;
         if (stopping_) {
-            spdlog::error("store: {} readings not written at shutdown",
-                          inflight_.size() + queue_.size());
+            spdlog::error("store: {} readings and {} bus events not written at shutdown",
+                          inflight_.size() + queue_.size(),
+                          inflight_events_.size() + events_.size());
             return;
         }
         // Keep the batch and try again: a full disk or a read-only remount may pass.

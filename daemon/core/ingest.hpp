@@ -1,5 +1,6 @@
-// The core's write path: readings from every bus are queued here and written
-// by one thread, each batch in one transaction together with its outbox records.
+// The core's write path: readings and bus events from every bus are queued here
+// and written by one thread, each batch in one transaction together with its
+// outbox records.
 // The same transaction keeps the outbox under its cap and reports what the store
 // could not do (outbox_dropped, store_write_failed).
 #pragma once
@@ -34,6 +35,9 @@ class CoreHooks {
     // Between batches, at least every `turn_every()`.
     virtual void turn() = 0;
     virtual std::chrono::milliseconds turn_every() const = 0;
+    // The account `meter` is charged to (empty: none), named in its bus events as
+    // in the engine's own.
+    virtual std::string account_of(const std::string& meter) const = 0;
 };
 
 // The store's bounds as the ingest thread applies them ([store] in the config).
@@ -45,6 +49,9 @@ struct IngestLimits {
     // Readings held in memory (queued and being retried) while the store cannot be
     // written; beyond it the oldest queued are discarded and reported.
     std::size_t max_pending = 100000;
+    // Bus events held likewise. They come one per state change, so this is only
+    // reached by a long outage of the store on a box whose meters keep flapping.
+    std::size_t max_pending_events = 10000;
 };
 
 class Ingest final : public ReadingSink {
@@ -67,6 +74,8 @@ class Ingest final : public ReadingSink {
     ~Ingest() override;
 
     void accept(std::vector<store::Reading> readings) override;
+    // Written with the next batch (at once when no readings wait), after its readings.
+    void accept_event(BusEvent event) override;
     void start();
     // Writes what is queued, then stops.
     void stop();
@@ -87,15 +96,19 @@ class Ingest final : public ReadingSink {
         std::uint64_t discarded = 0;  // readings dropped from memory meanwhile
         std::int64_t discarded_from_ms = 0;
         std::int64_t discarded_to_ms = 0;
-        bool active() const { return failures > 0 || discarded > 0; }
+        std::uint64_t events_discarded = 0;
+        bool active() const { return failures > 0 || discarded > 0 || events_discarded > 0; }
     };
 
     void run();
-    Result write_batch(const std::vector<store::Reading>& batch);
+    Result write_batch(const std::vector<store::Reading>& batch,
+                       const std::vector<BusEvent>& events);
+    Result write_events(store::Transaction& tx, const std::vector<BusEvent>& events);
     Result report(store::Transaction& tx, std::int64_t now_ms);
     void note_failure(const std::string& error, std::size_t held);
     // Called with `mutex_` held.
     void bound_queue();
+    void bound_events();
     // Runs posted jobs and the hooks' turn; called with `lock` held, returns with it held.
     void run_jobs_and_turn(std::unique_lock<std::mutex>& lock);
 
@@ -106,11 +119,13 @@ class Ingest final : public ReadingSink {
     std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<store::Reading> queue_;
+    std::deque<BusEvent> events_;
     std::deque<std::function<void()>> jobs_;
     CoreHooks* hooks_ = nullptr;
     IngestLimits limits_;
     // The batch being written; kept across failed attempts and retried as it is.
     std::vector<store::Reading> inflight_;
+    std::vector<BusEvent> inflight_events_;
     Outage outage_;
     std::chrono::steady_clock::time_point next_turn_{};
     bool stopping_ = false;

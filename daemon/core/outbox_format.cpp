@@ -22,6 +22,16 @@ std::string reading_body(const store::Reading& r) {
                        nlohmann::json(r.quantity).dump(), r.value.to_string());
 }
 
+std::string event_body(std::string_view type, std::int64_t ts_ms, const EventSubject& about,
+                       const nlohmann::json& details) {
+    nlohmann::json body = {{"event", type}, {"ts", rfc3339_utc(ts_ms)}};
+    if (!about.bus.empty()) body["bus"] = about.bus;
+    if (!about.meter.empty()) body["meter"] = about.meter;
+    if (!about.account.empty()) body["account"] = about.account;
+    if (!details.is_null() && !details.empty()) body["details"] = details;
+    return body.dump();
+}
+
 std::string topic_suffix(const std::string& kind) {
     if (kind == kKindLedger) return "ledger";
     if (kind == kKindSummary) return "summaries";

@@ -151,4 +151,9 @@ std::chrono::milliseconds PrepaidCore::turn_every() const {
     return reconciler_->busy() ? kBusyTurn : kIdleTurn;
 }
 
+std::string PrepaidCore::account_of(const std::string& meter) const {
+    const config::MeterConfig* m = cfg_->find_meter(meter);
+    return m != nullptr ? m->account : std::string();
+}
+
 }  // namespace ecmgw::core

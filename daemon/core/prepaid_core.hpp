@@ -36,6 +36,7 @@ class PrepaidCore final : public CoreHooks {
     void after_commit() override;
     void turn() override;
     std::chrono::milliseconds turn_every() const override;
+    std::string account_of(const std::string& meter) const override;
 
     // Runs `body` in a transaction on the calling (ingest) thread, then acts on
     // supply changes it made. For command handlers.

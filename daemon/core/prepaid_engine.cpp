@@ -326,11 +326,7 @@ std::vector<std::string> PrepaidEngine::take_changed_supply() {
 Result PrepaidEngine::event(store::Transaction& tx, const std::string& type,
                             const std::string& meter, const std::string& account, json details,
                             std::int64_t ts_ms) {
-    json body = {{"event", type}, {"ts", rfc3339_utc(ts_ms)}};
-    if (!meter.empty()) body["meter"] = meter;
-    if (!account.empty()) body["account"] = account;
-    if (!details.is_null() && !details.empty()) body["details"] = std::move(details);
-    const std::string text = body.dump();
+    const std::string text = event_body(type, ts_ms, {"", meter, account}, details);
     auto id = tables_.append_event({0, ts_ms, type, meter, account, text});
     if (!id) return store_failure(id.error());
     if (auto seq = tx.append_outbox(kKindEvent, text, ts_ms); !seq)

@@ -20,6 +20,18 @@ def energy_times(rig, meter):
     return [r[0] for r in rows]
 
 
+def bus_events(rig, name):
+    """The events of type `name` the cloud received, once each (by seq), in seq order."""
+    by_seq = {e["seq"]: e for e in rig.feed.events(name)}
+    return [by_seq[s] for s in sorted(by_seq)]
+
+
+def serving(sim):
+    wait_for(lambda: "serving" in read_log(sim) or sim.poll() is not None, 10, "ecmgw-sim to serve")
+    if sim.poll() is not None:
+        raise AssertionError(f"ecmgw-sim exited with {sim.returncode}:\n{read_log(sim)}")
+
+
 class DeadMeterTest(unittest.TestCase):
     def setUp(self):
         # Meter 2 never answers; each timeout costs 400 ms of bus time.
@@ -45,6 +57,34 @@ class DeadMeterTest(unittest.TestCase):
         timeouts = len(re.findall(r"meter E-0002: no answer", log))
         self.assertEqual(timeouts, 3, log[-2000:])
         self.assertEqual(energy_times(self.rig, "E-0002"), [])
+
+        # The cloud hears of it once, not once per silent turn or probe.
+        wait_for(lambda: bus_events(self.rig, "meter_offline"), 30, "the meter_offline event")
+        offline = bus_events(self.rig, "meter_offline")
+        self.assertEqual([e["meter"] for e in offline], ["E-0002"], offline)
+        self.assertEqual(offline[0]["bus"], "floor1")
+        details = offline[0]["details"]
+        self.assertEqual(details["silent_turns"], 3)
+        self.assertIn("no answer", details["last_error"])
+        self.assertNotIn("last_answer", details)  # it never answered since the start
+        self.assertIn("never answered since the bus started", details["message"])
+        self.assertEqual(bus_events(self.rig, "meter_online"), [])
+
+        # Power comes back to the meter; a technician's read reaches it before its
+        # next probe (a minute away) and it is online again.
+        self.rig.sim.terminate()
+        self.rig.sim.wait(timeout=10)
+        self.rig.sim = self.rig.procs.start("sim-powered", [
+            ECMGW_SIM, "--device", self.rig.line.meter_end, "--meters", "4", "--answer-delay-ms", "5"])
+        serving(self.rig.sim)
+        out = subprocess.run([ECMGW, "read", "E-0002", "--socket", os.path.join(self.rig.workdir, "control.sock")],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        online = wait_for(lambda: bus_events(self.rig, "meter_online"), 30, "the meter_online event")
+        self.assertEqual([e["meter"] for e in online], ["E-0002"], online)
+        self.assertGreater(online[0]["seq"], offline[0]["seq"])
+        self.assertGreaterEqual(online[0]["details"]["offline_s"], details["silent_s"])
+        self.assertEqual([e["meter"] for e in bus_events(self.rig, "meter_offline")], ["E-0002"])
 
 
 class WrongAddressTest(unittest.TestCase):
@@ -109,6 +149,11 @@ class VanishingAdapterTest(unittest.TestCase):
             rig.line.proc.terminate()
             rig.line.proc.wait(timeout=10)
             wait_for(lambda: "reopening" in read_log(daemon), 60, "the daemon to notice the lost port")
+            lost = wait_for(lambda: bus_events(rig, "bus_link_lost"), 30, "the bus_link_lost event")
+            self.assertEqual(lost[0]["bus"], "floor1")
+            self.assertNotIn("meter", lost[0])
+            self.assertIn("floor1-gw", lost[0]["details"]["link"])
+            self.assertIn("cause", lost[0]["details"])  # it failed in use, then would not open
             before = len(energy_times(rig, "E-0001"))
             # Plug it back in: the same device path appears again.
             for path in (rig.line.master_end, rig.line.meter_end):
@@ -121,6 +166,15 @@ class VanishingAdapterTest(unittest.TestCase):
                      "readings after the adapter came back")
             self.assertIsNone(daemon.poll(), "the daemon must keep running")
             self.assertRegex(read_log(daemon), r"bus floor1: opened .*floor1-gw")
+            restored = wait_for(lambda: bus_events(rig, "bus_link_restored"), 30,
+                                "the bus_link_restored event")
+            # One of each however many reopen attempts failed, in that order.
+            self.assertEqual(len(bus_events(rig, "bus_link_lost")), 1)
+            self.assertEqual(len(restored), 1)
+            self.assertGreater(restored[0]["seq"], lost[0]["seq"])
+            self.assertGreaterEqual(restored[0]["details"]["failed_attempts"], 1)
+            # The meters were not polled meanwhile: none of them was declared offline.
+            self.assertEqual(bus_events(rig, "meter_offline"), [])
         finally:
             rig.close()
 

@@ -44,11 +44,17 @@ struct Journal {
 
 class FakeDriver final : public bus::MeterDriver {
   public:
-    FakeDriver(std::string id, Journal& journal) : id_(std::move(id)), journal_(journal) {}
+    // `silent_calls`: so many reads and probes get no answer before it answers.
+    FakeDriver(std::string id, Journal& journal, int silent_calls = 0)
+        : id_(std::move(id)), journal_(journal), silent_calls_(silent_calls) {}
     const std::string& id() const override { return id_; }
     std::string describe() const override { return "fake " + id_; }
     Expected<bus::ReadOutcome, bus::ReadError> read(bus::BusContext&) override {
         journal_.add("read " + id_);
+        if (silent_calls_ > 0) {
+            --silent_calls_;
+            return unexpected(bus::ReadError{bus::ReadFailure::Timeout, "no answer"});
+        }
         std::unique_lock lock(journal_.mutex);
         if (journal_.hold_first_read) {
             journal_.hold_first_read = false;
@@ -56,7 +62,14 @@ class FakeDriver final : public bus::MeterDriver {
         }
         return bus::ReadOutcome{{{"energy_kwh", Decimal{12345, 2}}}, {}};
     }
-    Expected<void, bus::ReadError> probe(bus::BusContext&) override { return {}; }
+    Expected<void, bus::ReadError> probe(bus::BusContext&) override {
+        journal_.add("probe " + id_);
+        if (silent_calls_ > 0) {
+            --silent_calls_;
+            return unexpected(bus::ReadError{bus::ReadFailure::Timeout, "no answer"});
+        }
+        return {};
+    }
     bool can_switch() const override { return true; }
     Expected<bus::SupplyState, bus::ReadError> switch_supply(bus::BusContext&, bool on) override {
         journal_.add(std::string("switch ") + id_ + (on ? " on" : " off"));
@@ -66,14 +79,31 @@ class FakeDriver final : public bus::MeterDriver {
   private:
     std::string id_;
     Journal& journal_;
+    int silent_calls_;
 };
 
 struct CollectingSink final : core::ReadingSink {
     std::mutex mutex;
+    std::condition_variable changed;
     std::vector<store::Reading> readings;
+    std::vector<core::BusEvent> events;
     void accept(std::vector<store::Reading> r) override {
-        std::lock_guard lock(mutex);
-        readings.insert(readings.end(), r.begin(), r.end());
+        {
+            std::lock_guard lock(mutex);
+            readings.insert(readings.end(), r.begin(), r.end());
+        }
+        changed.notify_all();
+    }
+    void accept_event(core::BusEvent e) override {
+        {
+            std::lock_guard lock(mutex);
+            events.push_back(std::move(e));
+        }
+        changed.notify_all();
+    }
+    bool wait_for_readings(std::size_t n) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, 20s, [&] { return readings.size() >= n; });
     }
 };
 
@@ -190,4 +220,31 @@ TEST_CASE("commands still queued when the poller stops are answered") {
     stopper.join();
     REQUIRE(first.wait_for(20s) == std::future_status::ready);
     (void)first.get();  // ran, or failed with "stopped": either way, answered
+}
+
+TEST_CASE("a meter that dies and comes back is reported offline once and online once") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    auto bus = bus_on(pty.path);
+    bus.retries = 0;
+    std::vector<bus::PolledMeter> meters;
+    // Two silent turns make it dead; then two silent probes, and it answers.
+    meters.push_back({std::make_unique<FakeDriver>("M1", journal, 4), 10ms});
+    bus::BusPoller poller(bus, std::move(meters), sink, bus::BackoffPolicy{2, 20ms, 40ms});
+    poller.start();
+    REQUIRE(sink.wait_for_readings(3));
+    poller.stop();
+    CHECK(std::vector<std::string>(journal.entries.begin(), journal.entries.begin() + 6) ==
+          std::vector<std::string>{"read M1", "read M1", "probe M1", "probe M1", "probe M1",
+                                   "read M1"});
+    std::lock_guard lock(sink.mutex);
+    REQUIRE(sink.events.size() == 2);
+    CHECK(sink.events[0].type == "meter_offline");
+    CHECK(sink.events[0].bus == "test");
+    CHECK(sink.events[0].meter == "M1");
+    CHECK(sink.events[0].details["last_error"] == "no answer");
+    CHECK(sink.events[0].details["silent_turns"] == 2);
+    CHECK(sink.events[1].type == "meter_online");
+    CHECK(sink.events[1].meter == "M1");
 }

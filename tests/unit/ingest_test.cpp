@@ -21,6 +21,7 @@
 
 namespace fs = std::filesystem;
 using ecmgw::Decimal;
+using ecmgw::core::BusEvent;
 using ecmgw::core::Ingest;
 using ecmgw::core::IngestLimits;
 using ecmgw::store::Reading;
@@ -115,6 +116,9 @@ TEST_CASE(
     const int accepted = fill_until_failing(ingest, *store, 300, 1);
     const auto committed_while_full = ingest.committed();
     CHECK(committed_while_full == 10);
+    // A bus event raised meanwhile waits with the readings.
+    ingest.accept_event(BusEvent{
+        "meter_offline", 1'700'000'500'000, "floor1", "E-1001", {{"last_error", "no answer"}}});
 
     on_ingest_thread(ingest, *store, "PRAGMA max_page_count = 1073741823");
     wait_until([&] { return ingest.committed() == static_cast<std::uint64_t>(accepted); },
@@ -139,11 +143,13 @@ TEST_CASE(
     CHECK(details["readings_discarded"].get<int>() == 0);
     CHECK(details["since"].get<std::string>() <= details["until"].get<std::string>());
 
-    // Gap-free: the readings, then the event, every seq once.
+    CHECK(events_of(*reader, "meter_offline").size() == 1);
+
+    // Gap-free: the readings, then the events, every seq once.
     auto records = reader->peek_outbox(0, std::numeric_limits<std::size_t>::max(),
                                        std::numeric_limits<std::size_t>::max());
     REQUIRE(records.has_value());
-    REQUIRE(records->size() == static_cast<std::size_t>(accepted) + 1);
+    REQUIRE(records->size() == static_cast<std::size_t>(accepted) + 2);
     for (std::size_t i = 0; i < records->size(); ++i)
         CHECK((*records)[i].seq == static_cast<std::int64_t>(i) + 1);
 }
@@ -181,4 +187,80 @@ TEST_CASE(
     CHECK(stored->back().ts_ms == readings(accepted - 1, 1)[0].ts_ms);
     CHECK(details.contains("discarded_from"));
     CHECK(details.contains("discarded_to"));
+}
+
+namespace {
+
+// The prepaid side as far as bus events need it: which account a meter has.
+class AccountsOnly final : public ecmgw::core::CoreHooks {
+  public:
+    ecmgw::Result on_batch(ecmgw::store::Transaction&, const std::vector<Reading>&) override {
+        return {};
+    }
+    void after_commit() override {}
+    void turn() override {}
+    std::chrono::milliseconds turn_every() const override { return std::chrono::seconds(1); }
+    std::string account_of(const std::string& meter) const override {
+        return meter == "E-0002" ? "A-0002" : "";
+    }
+};
+
+}  // namespace
+
+TEST_CASE("bus events take their seqs in the stream of readings, alone or with a batch") {
+    TempDir dir;
+    auto store = open_store(dir.db());
+    Ingest ingest(
+        *store, [] {}, 2000, std::chrono::milliseconds(20));
+    AccountsOnly hooks;
+    ingest.set_hooks(&hooks);
+    ingest.start();
+    ingest.accept(readings(0, 3));
+    wait_until([&] { return ingest.committed() == 3; }, "the readings");
+    // Alone: written without waiting for readings.
+    ingest.accept_event(BusEvent{"bus_link_lost",
+                                 1'780'000'000'000,
+                                 "floor1",
+                                 "",
+                                 {{"error", "cannot open"}, {"link", "/dev/ttyUSB0 2400 8E1"}}});
+    auto reader = open_store(dir.db());
+    wait_until([&] { return !events_of(*reader, "bus_link_lost").empty(); }, "the lone event");
+    // With readings: after them (in their transaction, or the next one).
+    ingest.accept(readings(3, 2));
+    ingest.accept_event(
+        BusEvent{"meter_online", 1'780'000'001'000, "floor1", "E-0002", {{"offline_s", 90}}});
+    ingest.stop();
+
+    auto records = reader->peek_outbox(0, std::numeric_limits<std::size_t>::max(),
+                                       std::numeric_limits<std::size_t>::max());
+    REQUIRE(records.has_value());
+    std::vector<std::string> kinds;
+    for (std::size_t i = 0; i < records->size(); ++i) {
+        CHECK((*records)[i].seq == static_cast<std::int64_t>(i) + 1);
+        kinds.push_back((*records)[i].kind);
+    }
+    CHECK(kinds == std::vector<std::string>{"reading", "reading", "reading", "event", "reading",
+                                            "reading", "event"});
+    CHECK(
+        nlohmann::json::parse((*records)[3].body) ==
+        nlohmann::json{{"event", "bus_link_lost"},
+                       {"ts", "2026-05-28T20:26:40.000Z"},
+                       {"bus", "floor1"},
+                       {"details", {{"error", "cannot open"}, {"link", "/dev/ttyUSB0 2400 8E1"}}}});
+    CHECK(nlohmann::json::parse((*records)[6].body) ==
+          nlohmann::json{{"event", "meter_online"},
+                         {"ts", "2026-05-28T20:26:41.000Z"},
+                         {"bus", "floor1"},
+                         {"meter", "E-0002"},
+                         {"account", "A-0002"},
+                         {"details", {{"offline_s", 90}}}});
+    // The events table names the meter and its account, as for the engine's events.
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(reader->handle(),
+                               "SELECT meter, account FROM events WHERE type = 'meter_online'", -1,
+                               &stmt, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))) == "E-0002");
+    CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1))) == "A-0002");
+    sqlite3_finalize(stmt);
 }

@@ -87,10 +87,12 @@ class Transaction {
     // Appends to the outbox with the next sequence number, which it returns.
     Expected<std::int64_t> append_outbox(std::string_view kind, std::string_view body,
                                          std::int64_t created_ms);
-    // Records an event: a row of `events` and its outbox record (kind "event"), both
-    // with `body`. Returns the record's seq.
+    // Records an event: a row of `events` (with the meter and account it is about,
+    // when it is about one) and its outbox record (kind "event"), both with `body`.
+    // Returns the record's seq.
     Expected<std::int64_t> append_event(std::int64_t ts_ms, std::string_view type,
-                                        std::string_view body);
+                                        std::string_view body, std::string_view meter = {},
+                                        std::string_view account = {});
     // When the outbox's bodies exceed `cap_bytes`, drops the oldest records until
     // they fit in `target_bytes` (<= cap_bytes): readings first, then summaries,
     // events, ledger entries and acknowledgements, each kind only once the kinds
