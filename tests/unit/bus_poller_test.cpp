@@ -4,6 +4,7 @@
 #include <pty.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -33,6 +34,11 @@ struct Journal {
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, 20s, [&] { return entries.size() >= n; });
     }
+    bool wait_for_count(const std::string& entry, std::ptrdiff_t n) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(
+            lock, 20s, [&] { return std::count(entries.begin(), entries.end(), entry) >= n; });
+    }
     void open_gate() {
         {
             std::lock_guard lock(mutex);
@@ -44,7 +50,8 @@ struct Journal {
 
 class FakeDriver final : public bus::MeterDriver {
   public:
-    FakeDriver(std::string id, Journal& journal) : id_(std::move(id)), journal_(journal) {}
+    FakeDriver(std::string id, Journal& journal, bool switchable = true)
+        : id_(std::move(id)), journal_(journal), switchable_(switchable) {}
     const std::string& id() const override { return id_; }
     std::string describe() const override { return "fake " + id_; }
     Expected<bus::ReadOutcome, bus::ReadError> read(bus::BusContext&) override {
@@ -57,23 +64,33 @@ class FakeDriver final : public bus::MeterDriver {
         return bus::ReadOutcome{{{"energy_kwh", Decimal{12345, 2}}}, {}};
     }
     Expected<void, bus::ReadError> probe(bus::BusContext&) override { return {}; }
-    bool can_switch() const override { return true; }
+    bool can_switch() const override { return switchable_; }
     Expected<bus::SupplyState, bus::ReadError> switch_supply(bus::BusContext&, bool on) override {
         journal_.add(std::string("switch ") + id_ + (on ? " on" : " off"));
         return on ? bus::SupplyState::On : bus::SupplyState::Off;
+    }
+    Expected<bus::SupplyState, bus::ReadError> supply_state(bus::BusContext&) override {
+        journal_.add("state " + id_);
+        return bus::SupplyState::Off;
     }
 
   private:
     std::string id_;
     Journal& journal_;
+    bool switchable_;
 };
 
 struct CollectingSink final : core::ReadingSink {
     std::mutex mutex;
     std::vector<store::Reading> readings;
+    std::vector<core::SupplyObservation> observations;
     void accept(std::vector<store::Reading> r) override {
         std::lock_guard lock(mutex);
         readings.insert(readings.end(), r.begin(), r.end());
+    }
+    void observe_supply(core::SupplyObservation o) override {
+        std::lock_guard lock(mutex);
+        observations.push_back(std::move(o));
     }
 };
 
@@ -190,4 +207,51 @@ TEST_CASE("commands still queued when the poller stops are answered") {
     stopper.join();
     REQUIRE(first.wait_for(20s) == std::future_status::ready);
     (void)first.get();  // ran, or failed with "stopped": either way, answered
+}
+
+TEST_CASE("a switchable meter's state is read every supply check interval, not every turn") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    std::vector<bus::PolledMeter> meters;
+    meters.push_back({std::make_unique<FakeDriver>("M1", journal), 20ms});
+    meters.push_back({std::make_unique<FakeDriver>("M2", journal, false), 20ms});
+    bus::BusPoller poller(bus_on(pty.path), std::move(meters), sink);
+    poller.set_supply_check_interval(1s);
+    const auto started = std::chrono::steady_clock::now();
+    poller.start();
+    REQUIRE(journal.wait_for_count("state M1", 2));
+    const auto took = std::chrono::steady_clock::now() - started;
+    poller.stop();
+    // The first check waits an interval (the start-up assertion reads the state).
+    CHECK(took >= 2s);
+    std::lock_guard journal_lock(journal.mutex);
+    const auto& e = journal.entries;
+    CHECK(std::count(e.begin(), e.end(), "state M2") == 0);
+    // Each check is part of a turn of M1: right after one of its reads.
+    const auto first = std::find(e.begin(), e.end(), "state M1");
+    REQUIRE(first != e.begin());
+    CHECK(*(first - 1) == "read M1");
+    const auto second = std::find(first + 1, e.end(), "state M1");
+    CHECK(std::count(first, second, "read M1") >= 5);
+    std::lock_guard sink_lock(sink.mutex);
+    REQUIRE(sink.observations.size() >= 2);
+    CHECK(sink.observations[0].meter == "M1");
+    CHECK(sink.observations[0].state == bus::SupplyState::Off);
+    CHECK(sink.observations[0].read_at < sink.observations[1].read_at);
+}
+
+TEST_CASE("no supply check with an interval of 0") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    std::vector<bus::PolledMeter> meters;
+    meters.push_back({std::make_unique<FakeDriver>("M1", journal), 10ms});
+    bus::BusPoller poller(bus_on(pty.path), std::move(meters), sink);
+    poller.set_supply_check_interval(0s);
+    poller.start();
+    REQUIRE(journal.wait_for_count("read M1", 50));
+    poller.stop();
+    std::lock_guard lock(journal.mutex);
+    CHECK(std::count(journal.entries.begin(), journal.entries.end(), "state M1") == 0);
 }
