@@ -1225,6 +1225,7 @@ void PrepaidReader::read_settings(const toml::table* table) {
     s.integer("relay_daily_max", settings_.relay.daily_max, {1, 1000, ""});
     s.integer("check_interval_s", settings_.check_interval_s, {5, 3600, "s"});
     s.integer("switch_attempts", settings_.switch_attempts, {1, 20, ""});
+    s.integer("supply_check_interval_s", settings_.supply_check_interval_s, {0, 86400, "s"});
 }
 
 void PrepaidReader::finish(Config& config) {

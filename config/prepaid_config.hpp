@@ -37,9 +37,10 @@ inline constexpr std::array<std::string_view, 8> kAccountKeys{"id",
                                                               "restore_above_fen",
                                                               "keep_power",
                                                               "opening_balance_fen"};
-inline constexpr std::array<std::string_view, 9> kPrepaidKeys{
-    "friendly_hours",       "friendly_weekends", "friendly_holidays", "holidays",       "workdays",
-    "relay_min_interval_s", "relay_daily_max",   "check_interval_s",  "switch_attempts"};
+inline constexpr std::array<std::string_view, 10> kPrepaidKeys{
+    "friendly_hours",  "friendly_weekends",      "friendly_holidays", "holidays",
+    "workdays",        "relay_min_interval_s",   "relay_daily_max",   "check_interval_s",
+    "switch_attempts", "supply_check_interval_s"};
 // The prepaid keys of a [[meter]] (the config reader lists them with its own).
 inline constexpr std::array<std::string_view, 3> kMeterPrepaidKeys{"account", "tariff",
                                                                    "max_rate_per_hour"};

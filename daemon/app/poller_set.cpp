@@ -98,6 +98,9 @@ Expected<PollerChanges> PollerSet::apply(const config::Config& cfg, bool start) 
             retired.push_back(std::move(e.poller));
         }
         entries_ = std::move(next);
+        // Not part of a bus's plan: a reload changes it without restarting any bus.
+        const std::chrono::seconds check(cfg.prepaid.supply_check_interval_s);
+        for (auto& e : entries_) e.poller->set_supply_check_interval(check);
     }
     // An old poller lets go of its port before its successor opens it. Its pending
     // commands fail, and whoever waits on them hears why.

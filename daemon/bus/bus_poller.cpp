@@ -65,6 +65,7 @@ BusPoller::BusPoller(config::BusConfig bus, std::vector<PolledMeter> meters,
       schedule_(intervals_of(meters), Clock::now(), backoff),
       health_(bus_.name, link_name(bus_), health_meters(drivers_), wall_ms()) {
     stats_.resize(drivers_.size());
+    next_supply_check_.resize(drivers_.size());
     snapshot_.name = bus_.name;
     snapshot_.link = link_name(bus_);
 }
@@ -257,6 +258,21 @@ Expected<ReadOutcome, ReadError> BusPoller::read_with_retries(std::size_t meter)
     return outcome;
 }
 
+std::optional<Expected<SupplyState, ReadError>> BusPoller::check_supply(std::size_t meter,
+                                                                        const ReadOutcome& read) {
+    const std::chrono::seconds interval(supply_check_s_.load());
+    if (interval.count() <= 0 || !drivers_[meter]->can_switch()) return std::nullopt;
+    const auto now = Clock::now();
+    auto& next = next_supply_check_[meter];
+    // The first check waits an interval: at start the reconciler asserts every
+    // meter's state, which reads it back.
+    if (next == Clock::time_point{}) next = now + interval;
+    if (now < next) return std::nullopt;
+    next = now + interval;
+    if (read.supply) return *read.supply;
+    return drivers_[meter]->supply_state(*context_);
+}
+
 void BusPoller::account(std::size_t meter, const LinkCounters& before,
                         const Expected<ReadOutcome, ReadError>& outcome) {
     const auto& id = drivers_[meter]->id();
@@ -308,11 +324,19 @@ void BusPoller::run_turn(const PollSchedule::Turn& turn) {
     const LinkCounters before = counters_;
     const bool was_dead = schedule_.dead(m);
     Expected<ReadOutcome, ReadError> outcome = ReadOutcome{};
+    std::optional<Expected<SupplyState, ReadError>> supply;
+    Clock::time_point checked_at;
     if (turn.probe) {
         auto alive = driver.probe(*context_);
         if (!alive) outcome = unexpected(alive.error());
     } else {
         outcome = read_with_retries(m);
+        // Within the turn, so that its exchange counts in the meter's statistics.
+        checked_at = Clock::now();
+        if (outcome) supply = check_supply(m, *outcome);
+        // A check the meter refused or garbled counts as an item of the turn.
+        if (supply && !*supply && supply->error().kind != ReadFailure::LinkError)
+            outcome->item_errors.push_back(supply->error());
     }
     account(m, before, outcome);
     if (!outcome && outcome.error().kind == ReadFailure::LinkError) {
@@ -338,8 +362,21 @@ void BusPoller::run_turn(const PollSchedule::Turn& turn) {
         report(health_.silent(m, outcome.error().message, schedule_.dead(m),
                               schedule_.silent_cycles(m), schedule_.current_backoff(m), wall_ms()));
     }
-    std::lock_guard lock(mutex_);
-    stats_[m].dead = schedule_.dead(m);
+    {
+        std::lock_guard lock(mutex_);
+        stats_[m].dead = schedule_.dead(m);
+    }
+    if (supply && *supply) {
+        spdlog::debug(
+            "bus {}: meter {}: supply check reads {} ({} ms on the bus)", bus_.name, driver.id(),
+            to_string(**supply),
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - checked_at).count());
+        sink_.observe_supply({driver.id(), **supply, checked_at});
+    } else if (supply) {
+        spdlog::debug("bus {}: meter {}: supply check: {}", bus_.name, driver.id(),
+                      supply->error().message);
+        if (supply->error().kind == ReadFailure::LinkError) close_link(supply->error().message);
+    }
 }
 
 void BusPoller::run_command(Command& command) {
@@ -370,6 +407,8 @@ void BusPoller::run_command(Command& command) {
         }
     } else {
         auto state = driver.switch_supply(*context_, command.on);
+        // The switch read the state back: the next check can wait an interval.
+        next_supply_check_[m] = Clock::now() + std::chrono::seconds(supply_check_s_.load());
         account(m, before, ReadOutcome{});
         if (state) {
             result.ok = true;

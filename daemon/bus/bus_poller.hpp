@@ -3,7 +3,9 @@
 // decides, transaction by transaction, what goes on the wire:
 //   1. commands (read-now, relay/valve) pre-empt reads;
 //   2. the broadcast time sync, when due;
-//   3. the meter whose turn is due (PollSchedule: dead meters are only probed).
+//   3. the meter whose turn is due (PollSchedule: dead meters are only probed);
+//      a switchable meter's turn includes its relay or valve state every supply
+//      check interval, handed to the sink (the core notices hand switching).
 // The bus's quiet gap separates every two transactions (Exchange keeps it); a
 // meter's own line settings are applied before its turn.
 #pragma once
@@ -83,6 +85,11 @@ class BusPoller {
     // Steady-clock time of the loop's last turn, for the watchdog.
     std::chrono::steady_clock::time_point last_alive() const;
     const std::string& name() const { return bus_.name; }
+    // How often a switchable meter's turn reads its relay or valve state too
+    // ([prepaid] supply_check_interval_s); 0 = never. Any thread, any time.
+    void set_supply_check_interval(std::chrono::seconds interval) {
+        supply_check_s_ = interval.count();
+    }
 
   private:
     struct Command {
@@ -106,6 +113,10 @@ class BusPoller {
     // Prepares the link for `meter` (line, timeout); false when the link failed.
     bool prepare(std::size_t meter);
     Expected<ReadOutcome, ReadError> read_with_retries(std::size_t meter);
+    // The supply check, when due in this turn of `meter`: the state the read
+    // brought, else read now (one exchange). Nothing when not due.
+    std::optional<Expected<SupplyState, ReadError>> check_supply(std::size_t meter,
+                                                                 const ReadOutcome& read);
     void account(std::size_t meter, const LinkCounters& before,
                  const Expected<ReadOutcome, ReadError>& outcome);
     void deliver(std::size_t meter, const std::vector<Sample>& samples);
@@ -128,6 +139,8 @@ class BusPoller {
     std::chrono::steady_clock::time_point next_time_sync_ =
         std::chrono::steady_clock::time_point::max();
     bool warned_clock_ = false;
+    // Per meter: when its next supply check is due (epoch: not scheduled yet).
+    std::vector<std::chrono::steady_clock::time_point> next_supply_check_;
 
     mutable std::mutex mutex_;  // guards what follows
     std::condition_variable wake_;
@@ -138,6 +151,7 @@ class BusPoller {
 
     std::atomic<std::int64_t> alive_ns_{0};
     std::atomic<bool> time_sync_asked_{false};
+    std::atomic<std::int64_t> supply_check_s_{0};
     std::thread thread_;
 };
 

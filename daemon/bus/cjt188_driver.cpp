@@ -60,6 +60,7 @@ Expected<ReadOutcome, ReadError> Cjt188Driver::read(BusContext& bus) {
         out.item_errors.push_back({ReadFailure::Invalid, settlement.error().message});
     }
     const auto supply = supply_of(reading->status);
+    out.supply = supply;
     if (supply != SupplyState::Unknown) {
         out.samples.push_back({"valve_state", Decimal{supply == SupplyState::On ? 1 : 0, 0}});
     }

@@ -28,9 +28,15 @@ struct Sample {
 
 // What a turn on one meter produced. Item errors (the meter refused one item,
 // or answered it with nonsense) do not fail the turn; they are counted.
+enum class SupplyState { On, Off, Unknown };
+std::string_view to_string(SupplyState s);
+
 struct ReadOutcome {
     std::vector<Sample> samples;
     std::vector<ReadError> item_errors;
+    // The relay or valve state, when the read brought it anyway (CJ/T 188's 901F
+    // status byte): the periodic supply check then costs no exchange of its own.
+    std::optional<SupplyState> supply{};
 };
 
 // Whether an error ends a meter's turn: the port failed (the bus must reopen it),
@@ -38,9 +44,6 @@ struct ReadOutcome {
 inline bool ends_turn(const ReadError& e, bool answered_before) {
     return e.kind == ReadFailure::LinkError || (e.kind == ReadFailure::Timeout && !answered_before);
 }
-
-enum class SupplyState { On, Off, Unknown };
-std::string_view to_string(SupplyState s);
 
 // The bus's side of a turn: the exchange on its link, and a Modbus session on
 // the same link when a Modbus meter asks for one.
@@ -80,6 +83,8 @@ class MeterDriver {
     virtual bool can_switch() const { return false; }
     // Relay closed / valve open = On. Sends the command and reads the state back.
     virtual Expected<SupplyState, ReadError> switch_supply(BusContext& bus, bool on);
+    // Reads the state alone: the read-back after a switch, and the bus's periodic
+    // supply check.
     virtual Expected<SupplyState, ReadError> supply_state(BusContext& bus);
 };
 

@@ -53,6 +53,13 @@ void Ingest::post(std::function<void()> job) {
     ready_.notify_one();
 }
 
+void Ingest::observe_supply(SupplyObservation observation) {
+    // Judged on the ingest thread, which owns the supply table and the reconciler.
+    post([this, observation = std::move(observation)] {
+        if (hooks_ != nullptr) hooks_->supply_observed(observation);
+    });
+}
+
 void Ingest::start() {
     alive_ns_ = Clock::now().time_since_epoch().count();
     thread_ = std::thread([this] {

@@ -32,6 +32,8 @@ class CoreHooks {
     virtual Result on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) = 0;
     // After that transaction committed.
     virtual void after_commit() = 0;
+    // A bus read a switchable meter's relay or valve state between switches.
+    virtual void supply_observed(const SupplyObservation& observation) = 0;
     // Between batches, at least every `turn_every()`.
     virtual void turn() = 0;
     virtual std::chrono::milliseconds turn_every() const = 0;
@@ -76,6 +78,8 @@ class Ingest final : public ReadingSink {
     void accept(std::vector<store::Reading> readings) override;
     // Written with the next batch (at once when no readings wait), after its readings.
     void accept_event(BusEvent event) override;
+    // Hands the observation to the hooks on the ingest thread (a posted job).
+    void observe_supply(SupplyObservation observation) override;
     void start();
     // Writes what is queued, then stops.
     void stop();

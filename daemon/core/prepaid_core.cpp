@@ -129,6 +129,10 @@ void PrepaidCore::after_commit() {
     reconciler_->turn(platform::wall_ms());
 }
 
+void PrepaidCore::supply_observed(const SupplyObservation& observation) {
+    reconciler_->observed(observation, platform::wall_ms());
+}
+
 void PrepaidCore::turn() {
     const auto now = Clock::now();
     if (auto jump = look_at_clock()) {

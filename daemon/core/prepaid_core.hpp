@@ -34,6 +34,7 @@ class PrepaidCore final : public CoreHooks {
 
     Result on_batch(store::Transaction& tx, const std::vector<store::Reading>& batch) override;
     void after_commit() override;
+    void supply_observed(const SupplyObservation& observation) override;
     void turn() override;
     std::chrono::milliseconds turn_every() const override;
     std::string account_of(const std::string& meter) const override;

@@ -957,6 +957,36 @@ Result PrepaidEngine::observe_switch(store::Transaction& tx, const std::string& 
                  now_ms);
 }
 
+Expected<prepaid::SupplyCheck> PrepaidEngine::observe_supply(store::Transaction& tx,
+                                                             const std::string& meter,
+                                                             std::optional<prepaid::Supply> seen,
+                                                             std::int64_t now_ms) {
+    auto loaded = tables_.supply(meter);
+    if (!loaded) return store_failure(loaded.error());
+    if (!*loaded) return prepaid::SupplyCheck{};
+    store::SupplyRow row = **loaded;
+    const auto desired = parse_supply(row.desired).value_or(Supply::On);
+    const auto check = prepaid::judge_supply_check(desired, parse_supply(row.observed), seen);
+    if (!check.record) return check;
+    const std::string before = row.observed;
+    row.observed = supply_word(*seen);
+    row.observed_ms = now_ms;
+    // A new disagreement: the attempts made for the last one are spent history.
+    if (check.switch_back) row.attempts = 0;
+    if (auto r = tables_.put_supply(row); !r) return unexpected(r.error());
+    if (!check.changed_outside) return check;
+    const ChargedMeter* cm = charged(meter);
+    auto r = event(tx, "supply_changed_outside", meter, cm ? cm->meter->account : "",
+                   {{"observed", row.observed},
+                    {"previous", before},
+                    {"desired", row.desired},
+                    {"reason", row.reason},
+                    {"switching_back", check.switch_back}},
+                   now_ms);
+    if (!r) return unexpected(r.error());
+    return check;
+}
+
 Result PrepaidEngine::report_stuck(store::Transaction& tx, const std::string& meter,
                                    const std::string& why, std::int64_t now_ms) {
     const ChargedMeter* cm = charged(meter);

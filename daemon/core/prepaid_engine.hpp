@@ -105,6 +105,13 @@ class PrepaidEngine {
     Result observe_switch(store::Transaction& tx, const std::string& meter, bool ok,
                           std::optional<prepaid::Supply> observed, const std::string& error,
                           std::int64_t now_ms);
+    // What the periodic supply verification read from `meter` between switches
+    // (nullopt: unknown). Records it; a meter that moved since it was last seen is
+    // an event (supply_changed_outside), and one that moved away from its desired
+    // state starts a fresh round of attempts. Says what it judged.
+    Expected<prepaid::SupplyCheck> observe_supply(store::Transaction& tx, const std::string& meter,
+                                                  std::optional<prepaid::Supply> seen,
+                                                  std::int64_t now_ms);
     // The reconciler gives up on a meter for now: an event asks for a person.
     Result report_stuck(store::Transaction& tx, const std::string& meter, const std::string& why,
                         std::int64_t now_ms);

@@ -1,13 +1,17 @@
-// Where bus pollers hand their readings, and the state changes of their bus and
-// meters: the core's ingest queue (Ingest) in the daemon.
+// Where bus pollers hand what they read and see: readings, the state changes of
+// their bus and meters, and the relay or valve state a periodic supply check read
+// between switches. The core's ingest queue (Ingest) in the daemon; a collector in
+// the tests.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bus/meter_driver.hpp"
 #include "ecmgw/store/store.hpp"
 
 namespace ecmgw::core {
@@ -23,11 +27,21 @@ struct BusEvent {
     nlohmann::json details = nlohmann::json::object();
 };
 
+// A switchable meter's relay or valve state, read as part of its turn every
+// [prepaid] supply_check_interval_s (not after a switch: that is the switch's result).
+struct SupplyObservation {
+    std::string meter;
+    bus::SupplyState state = bus::SupplyState::Unknown;
+    // When the bus read it: a reading older than a switch's result is stale.
+    std::chrono::steady_clock::time_point read_at;
+};
+
 class ReadingSink {
   public:
     virtual ~ReadingSink() = default;
     virtual void accept(std::vector<store::Reading> readings) = 0;
     virtual void accept_event(BusEvent event) = 0;
+    virtual void observe_supply(SupplyObservation observation) = 0;
 };
 
 }  // namespace ecmgw::core

@@ -44,18 +44,22 @@ void SupplyReconciler::wake(const std::vector<std::string>& meters) {
     }
 }
 
-void SupplyReconciler::write(const char* what,
+bool SupplyReconciler::write(const char* what,
                              const std::function<Result(store::Transaction&)>& body) {
     auto tx = store_.begin();
     if (!tx) {
         spdlog::error("supply: {}: {}", what, tx.error().message);
-        return;
+        return false;
     }
     if (auto r = body(*tx); !r) {
         spdlog::error("supply: {}: {}", what, r.error().message);
-        return;
+        return false;
     }
-    if (auto r = tx->commit(); !r) spdlog::error("supply: {}: {}", what, r.error().message);
+    if (auto r = tx->commit(); !r) {
+        spdlog::error("supply: {}: {}", what, r.error().message);
+        return false;
+    }
+    return true;
 }
 
 void SupplyReconciler::collect(std::int64_t now_ms) {
@@ -67,6 +71,7 @@ void SupplyReconciler::collect(std::int64_t now_ms) {
         const std::string meter = it->first;
         const bus::CommandResult result = it->second.result.get();
         it = in_flight_.erase(it);
+        settled_at_[meter] = std::chrono::steady_clock::now();
         write("recording a switch", [&](store::Transaction& tx) {
             return engine_->observe_switch(tx, meter, result.ok, to_supply(result.state),
                                            result.error, now_ms);
@@ -74,6 +79,31 @@ void SupplyReconciler::collect(std::int64_t now_ms) {
         // A state read back that differs from the desired one is tried again at
         // once (up to the attempt limit): the next turn sees the mismatch.
     }
+}
+
+void SupplyReconciler::observed(const SupplyObservation& observation, std::int64_t now_ms) {
+    const std::string& meter = observation.meter;
+    // The switch under way reads the state back itself.
+    if (in_flight_.count(meter) != 0) return;
+    if (auto settled = settled_at_.find(meter);
+        settled != settled_at_.end() && observation.read_at < settled->second)
+        return;
+    prepaid::SupplyCheck check;
+    const bool written = write("recording a supply check", [&](store::Transaction& tx) -> Result {
+        auto judged = engine_->observe_supply(tx, meter, to_supply(observation.state), now_ms);
+        if (!judged) return unexpected(judged.error());
+        check = *judged;
+        return {};
+    });
+    if (!written) return;  // the next check will tell again
+    if (check.changed_outside) {
+        spdlog::warn("supply: {} was switched outside the gateway: seen {}{}", meter,
+                     bus::to_string(observation.state),
+                     check.switch_back ? "; switching it back" : "");
+    }
+    if (!check.switch_back) return;
+    wake({meter});
+    start_due(now_ms);
 }
 
 void SupplyReconciler::start_due(std::int64_t now_ms) {

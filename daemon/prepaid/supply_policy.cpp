@@ -137,4 +137,14 @@ SwitchHistory record_switch(const SwitchHistory& history, const Calendar& calend
     return next;
 }
 
+SupplyCheck judge_supply_check(Supply desired, std::optional<Supply> last_seen,
+                               std::optional<Supply> seen) {
+    SupplyCheck check;
+    if (!seen) return check;
+    check.record = true;
+    check.changed_outside = last_seen.has_value() && *last_seen != *seen;
+    check.switch_back = check.changed_outside && *seen != desired;
+    return check;
+}
+
 }  // namespace ecmgw::prepaid

@@ -4,6 +4,9 @@ relays on a pty pair, the daemon rating their registers, a real mosquitto.
 The simulator runs its clock fast (--speed) so that credit runs out in seconds."""
 
 import decimal
+import os
+import shutil
+import tempfile
 import unittest
 
 from harness import Rig, store_query, wait_for, read_log
@@ -140,6 +143,86 @@ class PrepaidTest(unittest.TestCase):
         wait_for(lambda: balance(rig, "A-0104") < 0, 120, "credit to run out")
         self.assertIsNone(supply(rig, "E-0104"))
         self.assertEqual(balance(rig, "A-0104"), ledger_sum(rig, "A-0104"))
+
+
+class SupplyCheckTest(unittest.TestCase):
+    """Periodic supply verification: the simulator switches a meter's relay by hand
+    (--hand-file), behind the gateway's back, and the gateway notices at its next
+    check (every second here) and makes the meter follow its desired state again."""
+
+    def setUp(self):
+        self.hand_dir = tempfile.mkdtemp(prefix="ecmgw-hand-")
+        self.hand_file = os.path.join(self.hand_dir, "hand")
+        self.rig = None
+
+    def tearDown(self):
+        if self.rig:
+            self.rig.close()
+        shutil.rmtree(self.hand_dir, ignore_errors=True)
+
+    def start(self, meters, accounts):
+        self.rig = Rig(meter_configs=meters, interval_s=1,
+                       sim_args=["--speed", "1000", "--load-kw", "10",
+                                 "--hand-file", self.hand_file],
+                       extra_config=TARIFFS + accounts +
+                       "\n[prepaid]\nsupply_check_interval_s = 1\nrelay_min_interval_s = 0\n")
+        self.rig.start_daemon()
+        return self.rig
+
+    def by_hand(self, meter_id, state):
+        with open(self.hand_file, "a") as f:
+            f.write(f"{meter_id} {state}\n")
+
+    def checks_read(self, rig, meter_id, state):
+        return read_log(rig.daemon).count(f"meter {meter_id}: supply check reads {state}")
+
+    def outside_events(self, rig, meter_id):
+        return [e for e in rig.feed.events("supply_changed_outside") if e.get("meter") == meter_id]
+
+    def test_a_cut_meter_closed_by_hand_is_noticed_and_cut_again(self):
+        rig = self.start([meter("E-0111", "000000000111", "A-0111")],
+                         account("A-0111", "res-flat", 200))
+        wait_for(lambda: supply(rig, "E-0111") == ("off", "credit_exhausted", "off"), 120,
+                 "the meter to be cut for credit and read back open")
+        wait_for(lambda: len(rig.feed.events("supply_cut")) == 1, 30, "the supply_cut event")
+        # The checks that agree are quiet.
+        wait_for(lambda: self.checks_read(rig, "E-0111", "off") >= 2, 30,
+                 "two supply checks to read the relay open")
+        self.assertEqual(self.outside_events(rig, "E-0111"), [])
+        self.by_hand("E-0111", "on")
+        event = wait_for(lambda: (self.outside_events(rig, "E-0111") or [None])[0], 30,
+                         "the gateway to notice the relay closed behind its back")
+        self.assertEqual(event["details"]["observed"], "on")
+        self.assertEqual(event["details"]["previous"], "off")
+        self.assertEqual(event["details"]["desired"], "off")
+        self.assertEqual(event["details"]["reason"], "credit_exhausted")
+        self.assertTrue(event["details"]["switching_back"])
+        self.assertEqual(event["account"], "A-0111")
+        # Cut again, and the cut is reported as the cut it is.
+        wait_for(lambda: len(rig.feed.events("supply_cut")) == 2, 30, "the second supply_cut")
+        self.assertEqual(supply(rig, "E-0111"), ("off", "credit_exhausted", "off"))
+        self.assertEqual(read_log(rig.daemon).count("supply: switching E-0111 off"), 2)
+        self.assertEqual(balance(rig, "A-0111"), ledger_sum(rig, "A-0111"))
+
+    def test_a_supplied_meter_tripped_by_hand_is_restored(self):
+        rig = self.start([meter("E-0112", "000000000112", "A-0112")],
+                         account("A-0112", "res-flat", 1_000_000_000))
+        wait_for(lambda: supply(rig, "E-0112") == ("on", "credit", "on"), 30,
+                 "the start-up assertion to read the relay closed")
+        wait_for(lambda: self.checks_read(rig, "E-0112", "on") >= 2, 30,
+                 "two supply checks to read the relay closed")
+        self.assertEqual(self.outside_events(rig, "E-0112"), [])
+        self.by_hand("E-0112", "off")
+        event = wait_for(lambda: (self.outside_events(rig, "E-0112") or [None])[0], 30,
+                         "the gateway to notice the relay tripped behind its back")
+        self.assertEqual(event["details"]["observed"], "off")
+        self.assertEqual(event["details"]["desired"], "on")
+        self.assertTrue(event["details"]["switching_back"])
+        restored = wait_for(lambda: (rig.feed.events("supply_restored") or [None])[0], 30,
+                            "the meter to be restored")
+        self.assertEqual(restored["details"]["previous"], "off")
+        self.assertEqual(supply(rig, "E-0112"), ("on", "credit", "on"))
+        self.assertIn("supply: switching E-0112 on", read_log(rig.daemon))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <pty.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -33,6 +34,11 @@ struct Journal {
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, 20s, [&] { return entries.size() >= n; });
     }
+    bool wait_for_count(const std::string& entry, std::ptrdiff_t n) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(
+            lock, 20s, [&] { return std::count(entries.begin(), entries.end(), entry) >= n; });
+    }
     void open_gate() {
         {
             std::lock_guard lock(mutex);
@@ -45,8 +51,11 @@ struct Journal {
 class FakeDriver final : public bus::MeterDriver {
   public:
     // `silent_calls`: so many reads and probes get no answer before it answers.
-    FakeDriver(std::string id, Journal& journal, int silent_calls = 0)
-        : id_(std::move(id)), journal_(journal), silent_calls_(silent_calls) {}
+    FakeDriver(std::string id, Journal& journal, int silent_calls = 0, bool switchable = true)
+        : id_(std::move(id)),
+          journal_(journal),
+          silent_calls_(silent_calls),
+          switchable_(switchable) {}
     const std::string& id() const override { return id_; }
     std::string describe() const override { return "fake " + id_; }
     Expected<bus::ReadOutcome, bus::ReadError> read(bus::BusContext&) override {
@@ -70,16 +79,21 @@ class FakeDriver final : public bus::MeterDriver {
         }
         return {};
     }
-    bool can_switch() const override { return true; }
+    bool can_switch() const override { return switchable_; }
     Expected<bus::SupplyState, bus::ReadError> switch_supply(bus::BusContext&, bool on) override {
         journal_.add(std::string("switch ") + id_ + (on ? " on" : " off"));
         return on ? bus::SupplyState::On : bus::SupplyState::Off;
+    }
+    Expected<bus::SupplyState, bus::ReadError> supply_state(bus::BusContext&) override {
+        journal_.add("state " + id_);
+        return bus::SupplyState::Off;
     }
 
   private:
     std::string id_;
     Journal& journal_;
     int silent_calls_;
+    bool switchable_;
 };
 
 struct CollectingSink final : core::ReadingSink {
@@ -87,6 +101,7 @@ struct CollectingSink final : core::ReadingSink {
     std::condition_variable changed;
     std::vector<store::Reading> readings;
     std::vector<core::BusEvent> events;
+    std::vector<core::SupplyObservation> observations;
     void accept(std::vector<store::Reading> r) override {
         {
             std::lock_guard lock(mutex);
@@ -104,6 +119,10 @@ struct CollectingSink final : core::ReadingSink {
     bool wait_for_readings(std::size_t n) {
         std::unique_lock lock(mutex);
         return changed.wait_for(lock, 20s, [&] { return readings.size() >= n; });
+    }
+    void observe_supply(core::SupplyObservation o) override {
+        std::lock_guard lock(mutex);
+        observations.push_back(std::move(o));
     }
 };
 
@@ -247,4 +266,51 @@ TEST_CASE("a meter that dies and comes back is reported offline once and online 
     CHECK(sink.events[0].details["silent_turns"] == 2);
     CHECK(sink.events[1].type == "meter_online");
     CHECK(sink.events[1].meter == "M1");
+}
+
+TEST_CASE("a switchable meter's state is read every supply check interval, not every turn") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    std::vector<bus::PolledMeter> meters;
+    meters.push_back({std::make_unique<FakeDriver>("M1", journal), 20ms});
+    meters.push_back({std::make_unique<FakeDriver>("M2", journal, 0, false), 20ms});
+    bus::BusPoller poller(bus_on(pty.path), std::move(meters), sink);
+    poller.set_supply_check_interval(1s);
+    const auto started = std::chrono::steady_clock::now();
+    poller.start();
+    REQUIRE(journal.wait_for_count("state M1", 2));
+    const auto took = std::chrono::steady_clock::now() - started;
+    poller.stop();
+    // The first check waits an interval (the start-up assertion reads the state).
+    CHECK(took >= 2s);
+    std::lock_guard journal_lock(journal.mutex);
+    const auto& e = journal.entries;
+    CHECK(std::count(e.begin(), e.end(), "state M2") == 0);
+    // Each check is part of a turn of M1: right after one of its reads.
+    const auto first = std::find(e.begin(), e.end(), "state M1");
+    REQUIRE(first != e.begin());
+    CHECK(*(first - 1) == "read M1");
+    const auto second = std::find(first + 1, e.end(), "state M1");
+    CHECK(std::count(first, second, "read M1") >= 5);
+    std::lock_guard sink_lock(sink.mutex);
+    REQUIRE(sink.observations.size() >= 2);
+    CHECK(sink.observations[0].meter == "M1");
+    CHECK(sink.observations[0].state == bus::SupplyState::Off);
+    CHECK(sink.observations[0].read_at < sink.observations[1].read_at);
+}
+
+TEST_CASE("no supply check with an interval of 0") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    std::vector<bus::PolledMeter> meters;
+    meters.push_back({std::make_unique<FakeDriver>("M1", journal), 10ms});
+    bus::BusPoller poller(bus_on(pty.path), std::move(meters), sink);
+    poller.set_supply_check_interval(0s);
+    poller.start();
+    REQUIRE(journal.wait_for_count("read M1", 50));
+    poller.stop();
+    std::lock_guard lock(journal.mutex);
+    CHECK(std::count(journal.entries.begin(), journal.entries.end(), "state M1") == 0);
 }

@@ -138,6 +138,7 @@ TEST_CASE("the issue's minimal prepaid config parses with the right values") {
     CHECK(c.prepaid.relay.daily_max == 10);
     CHECK(c.prepaid.check_interval_s == 30);
     CHECK(c.prepaid.switch_attempts == 3);
+    CHECK(c.prepaid.supply_check_interval_s == 300);
 }
 
 TEST_CASE("a file without prepaid tables has none, and meters get the default max rate") {
@@ -342,7 +343,8 @@ TEST_CASE("[prepaid] with every key") {
                  "relay_min_interval_s = 0\n"
                  "relay_daily_max = 4\n"
                  "check_interval_s = 5\n"
-                 "switch_attempts = 20\n");
+                 "switch_attempts = 20\n"
+                 "supply_check_interval_s = 0\n");
     const PrepaidConfig& p = c.prepaid;
     using Range = prepaid::FriendlyPeriods::Range;
     CHECK(p.friendly.daily == std::vector<Range>{{1320, 360}, {720, 810}, {1080, 1440}});
@@ -354,6 +356,7 @@ TEST_CASE("[prepaid] with every key") {
     CHECK(p.relay.daily_max == 4);
     CHECK(p.check_interval_s == 5);
     CHECK(p.switch_attempts == 20);
+    CHECK(p.supply_check_interval_s == 0);
 }
 
 TEST_CASE("the shipped example's prepaid tables parse, with its meters charged") {
@@ -855,13 +858,16 @@ TEST_CASE("[prepaid] mistakes") {
         const ConfigErrors errors = errors_of(kGateway +
                                               "[prepaid]\nrelay_min_interval_s = 90000\n"
                                               "relay_daily_max = 0\ncheck_interval_s = 1\n"
-                                              "switch_attempts = 21\n");
+                                              "switch_attempts = 21\n"
+                                              "supply_check_interval_s = -1\n");
         INFO(all_errors(errors));
-        REQUIRE(errors.size() == 4);
+        REQUIRE(errors.size() == 5);
         CHECK(has(errors[0].message, "expected 0..86400 s"));
         CHECK(has(errors[1].message, "expected 1..1000"));
         CHECK(has(errors[2].message, "expected 5..3600 s"));
         CHECK(has(errors[3].message, "expected 1..20"));
+        CHECK(has(errors[4].key, "supply_check_interval_s"));
+        CHECK(has(errors[4].message, "expected 0..86400 s"));
     }
     SUBCASE("[[prepaid]] is one table") {
         const ConfigError e = only_error(kGateway + "[[prepaid]]\ncheck_interval_s = 60\n");

@@ -1,17 +1,22 @@
 // Tests of the prepaid engine against a real store: readings are charged to their
 // account, untrustworthy readings are quarantined, warnings fire once per crossing,
 // supply follows credit, commands apply at most once, and random sequences keep
-// the ledger invariants.
+// the ledger invariants; supply checks judge meters switched behind the gateway's
+// back, and the reconciler switches them back.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <optional>
 #include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "core/prepaid_engine.hpp"
+#include "core/supply_reconciler.hpp"
 #include "ecmgw/config/config.hpp"
 #include "ecmgw/store/prepaid_tables.hpp"
 #include "ecmgw/store/store.hpp"
@@ -109,6 +114,15 @@ struct Rig {
         return n;
     }
     std::string desired(const char* m = "E") { return tables->supply(m)->value().desired; }
+    std::string observed(const char* m = "E") { return tables->supply(m)->value().observed; }
+    nlohmann::json last_event_details(const std::string& type) {
+        auto all = tables->events(0, 100000);
+        REQUIRE(all.has_value());
+        nlohmann::json details;
+        for (const auto& e : *all)
+            if (e.type == type) details = nlohmann::json::parse(e.body)["details"];
+        return details;
+    }
 
     ecmgw::config::Config cfg;
     ecmgw::prepaid::Calendar calendar = ecmgw::prepaid::Calendar::fixed_offset(8 * 3600);
@@ -533,4 +547,131 @@ TEST_CASE("daily summaries take the closing register and the day from the meter'
     CHECK(all[7]["source"] == "readings");
     CHECK(all[7]["closing_register"] == "1020.00");
     CHECK(all[7]["closing_ts"] == "2026-12-02T16:10:00.000Z");
+}
+
+TEST_CASE("a supply check records what it saw; a meter moved behind the gateway's back is news") {
+    Rig rig;
+    const auto check = [&](std::optional<ecmgw::prepaid::Supply> seen, std::int64_t at) {
+        ecmgw::prepaid::SupplyCheck judged;
+        rig.in_tx([&](auto& tx) -> ecmgw::Result {
+            auto r = rig.engine->observe_supply(tx, "E", seen, at);
+            if (!r) return ecmgw::unexpected(r.error());
+            judged = *r;
+            return {};
+        });
+        return judged;
+    };
+    using ecmgw::prepaid::Supply;
+    rig.in_tx(
+        [&](auto& tx) { return rig.engine->observe_switch(tx, "E", true, Supply::On, "", kT0); });
+    REQUIRE(rig.observed() == "on");
+    // As it should be and as it was: quiet, the time of the fact kept.
+    CHECK_FALSE(check(Supply::On, kT0 + kMinute).changed_outside);
+    CHECK(rig.tables->supply("E")->value().observed_ms == kT0 + kMinute);
+    CHECK(rig.events("supply_changed_outside") == 0);
+    // Unknown (a valve moving) changes nothing.
+    CHECK_FALSE(check(std::nullopt, kT0 + 2 * kMinute).record);
+    CHECK(rig.observed() == "on");
+    // Tripped behind its back: recorded, reported, a fresh round of attempts.
+    rig.in_tx([&](auto&) -> ecmgw::Result {
+        auto row = rig.tables->supply("E")->value();
+        row.attempts = 3;
+        return rig.tables->put_supply(row);
+    });
+    CHECK(check(Supply::Off, kT0 + 3 * kMinute).switch_back);
+    CHECK(rig.observed() == "off");
+    CHECK(rig.tables->supply("E")->value().attempts == 0);
+    REQUIRE(rig.events("supply_changed_outside") == 1);
+    const auto details = rig.last_event_details("supply_changed_outside");
+    CHECK(details["observed"] == "off");
+    CHECK(details["previous"] == "on");
+    CHECK(details["desired"] == "on");
+    CHECK(details["reason"] == "credit");
+    CHECK(details["switching_back"] == true);
+    // A forced state is what the meter should be: a meter seen in it is no news.
+    rig.in_tx([&](auto& tx) -> ecmgw::Result {
+        REQUIRE(rig.engine->force_supply(tx, "E", ecmgw::prepaid::Force::Off, "cli:tech", kT0)
+                    .has_value());
+        return {};
+    });
+    CHECK_FALSE(check(Supply::Off, kT0 + 4 * kMinute).changed_outside);
+    CHECK(rig.events("supply_changed_outside") == 1);
+}
+
+TEST_CASE("the reconciler switches back a meter changed outside, never one it is switching") {
+    Rig rig("\n[prepaid]\nrelay_min_interval_s = 0\n");
+    using ecmgw::bus::CommandResult;
+    using ecmgw::bus::SupplyState;
+    using Steady = std::chrono::steady_clock;
+    struct Asked {
+        std::string meter;
+        bool on;
+        std::promise<CommandResult> result;
+    };
+    std::vector<Asked> asked;
+    ecmgw::core::SupplyReconciler reconciler(
+        *rig.engine, *rig.store,
+        [&](const std::string& meter, bool on) -> std::optional<std::future<CommandResult>> {
+            asked.push_back({meter, on, {}});
+            return asked.back().result.get_future();
+        });
+    const auto answer = [&](std::size_t i, SupplyState state) {
+        CommandResult r;
+        r.ok = true;
+        r.state = state;
+        asked.at(i).result.set_value(r);
+    };
+    const auto observe = [&](SupplyState state, Steady::time_point read_at, std::int64_t now) {
+        reconciler.observed({"E", state, read_at}, now);
+    };
+    reconciler.assert_all();
+    reconciler.turn(kT0);
+    REQUIRE(asked.size() == 1);
+    CHECK(asked[0].on);
+    // While the switch is on the bus, what a check saw is not news.
+    observe(SupplyState::Off, Steady::now(), kT0 + 1);
+    CHECK(rig.events("supply_changed_outside") == 0);
+    CHECK(rig.observed() == "unknown");
+    const auto before_switch_recorded = Steady::now();
+    answer(0, SupplyState::On);
+    reconciler.turn(kT0 + 1000);
+    REQUIRE(rig.observed() == "on");
+    // Read before the switch's result was recorded: it may predate the switch.
+    observe(SupplyState::Off, before_switch_recorded, kT0 + 2000);
+    CHECK(rig.events("supply_changed_outside") == 0);
+    CHECK(rig.observed() == "on");
+    // Agrees: quiet, nothing switched.
+    observe(SupplyState::On, Steady::now(), kT0 + 3000);
+    CHECK(asked.size() == 1);
+    CHECK(rig.events("supply_changed_outside") == 0);
+    // Tripped behind its back: an event, and switched back at once.
+    observe(SupplyState::Off, Steady::now(), kT0 + 4000);
+    CHECK(rig.events("supply_changed_outside") == 1);
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[1].on);
+    answer(1, SupplyState::On);
+    reconciler.turn(kT0 + 5000);
+    CHECK(rig.observed() == "on");
+    CHECK(rig.events("supply_restored") == 1);
+    // A technician's force off changes what the meter should be: the check follows it.
+    rig.in_tx([&](auto& tx) -> ecmgw::Result {
+        REQUIRE(rig.engine->force_supply(tx, "E", ecmgw::prepaid::Force::Off, "cli:tech", kT0)
+                    .has_value());
+        return {};
+    });
+    reconciler.wake(rig.engine->take_changed_supply());
+    reconciler.turn(kT0 + 6000);
+    REQUIRE(asked.size() == 3);
+    CHECK_FALSE(asked[2].on);
+    observe(SupplyState::On, Steady::now(), kT0 + 6500);  // read before the switch ran
+    answer(2, SupplyState::Off);
+    reconciler.turn(kT0 + 7000);
+    observe(SupplyState::Off, Steady::now(), kT0 + 8000);
+    CHECK(asked.size() == 3);
+    CHECK(rig.events("supply_changed_outside") == 1);
+    // Closed by hand while forced off: cut again.
+    observe(SupplyState::On, Steady::now(), kT0 + 9000);
+    CHECK(rig.events("supply_changed_outside") == 2);
+    REQUIRE(asked.size() == 4);
+    CHECK_FALSE(asked[3].on);
 }

@@ -489,6 +489,31 @@ TEST_CASE("relay protection: a clock that went backwards does not block") {
     CHECK(may_switch(prot, h, cal, sh(2026, 11, 23, 23, 0)).verdict == Verdict::Allowed);
 }
 
+TEST_CASE("supply verification: a meter that moved since last seen was switched outside") {
+    const auto on = Supply::On;
+    const auto off = Supply::Off;
+    const std::optional<Supply> unknown;
+    // Seen as it was last seen, and as it should be: recorded, nothing else.
+    CHECK(judge_supply_check(off, off, off) == SupplyCheck{true, false, false});
+    CHECK(judge_supply_check(on, on, on) == SupplyCheck{true, false, false});
+    // A cut meter closed behind the gateway's back: reported and cut again.
+    CHECK(judge_supply_check(off, off, on) == SupplyCheck{true, true, true});
+    // A supplied meter tripped by hand or by its own logic: reported and restored.
+    CHECK(judge_supply_check(on, on, off) == SupplyCheck{true, true, true});
+    // Moved to the state it should be in (a restore waiting for relay protection,
+    // done by hand): reported, nothing to switch.
+    CHECK(judge_supply_check(on, off, on) == SupplyCheck{true, true, false});
+    // Still not as it should be, as last seen (a switch waiting for relay protection,
+    // a stuck meter): no news, the reconciler is already after it.
+    CHECK(judge_supply_check(off, on, on) == SupplyCheck{true, false, false});
+    // Its state was unknown: learnt, not a change the gateway can tell.
+    CHECK(judge_supply_check(off, unknown, on) == SupplyCheck{true, false, false});
+    CHECK(judge_supply_check(on, unknown, on) == SupplyCheck{true, false, false});
+    // An unknown reading (a valve moving) is not a disagreement: nothing at all.
+    CHECK(judge_supply_check(on, on, unknown) == SupplyCheck{});
+    CHECK(judge_supply_check(off, on, unknown) == SupplyCheck{});
+}
+
 TEST_CASE("property: random balance walks cross each threshold consistently") {
     std::mt19937_64 rng(20261124);
     std::uniform_int_distribution<int> n_thresholds(0, 4);

@@ -41,6 +41,8 @@ class Cjt188Meter {
     std::uint8_t type() const { return spec_.type; }
     std::int64_t litres() const { return volume_.milli(); }
     bool valve_open() const { return valve_open_; }
+    // The valve moved without a command (see SimulatedMeter::switch_by_hand).
+    void switch_by_hand(bool open) { valve_open_ = open; }
 
   private:
     std::uint16_t status() const;

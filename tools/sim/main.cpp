@@ -181,6 +181,11 @@ void add_options(CLI::App& app, Options& o) {
                    "Append each value answered as a JSON line to this file "
                    "({\"protocol\",\"meter\",\"address\" or \"unit\",\"quantity\",\"value\"})")
         ->group("Output");
+    app.add_option("--hand-file", o.serve.hand_file,
+                   "Watch this file for switching by hand: each line appended, \"METER on\" or "
+                   "\"METER off\" (METER as in --fault), closes or opens that meter's relay or "
+                   "valve with no command on the bus")
+        ->group("Faults");
 }
 
 // Where --profile looks without --profiles-dir, as `ecmgw read` does: the environment,

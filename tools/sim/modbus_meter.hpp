@@ -72,6 +72,12 @@ class ModbusMeter {
 
     int unit() const { return spec_.unit; }
     bool supply_on() const { return supply_on_; }
+    // The profile's relay or valve moved without a command; false when it has none.
+    bool switch_by_hand(bool on) {
+        if (!spec_.supply) return false;
+        supply_on_ = on;
+        return true;
+    }
     std::int64_t milli() const { return register_.milli(); }  // Wh or L
 
   private:

@@ -1,11 +1,17 @@
 #include "sim/server.hpp"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "ecmgw/common/overloaded.hpp"
 #include "ecmgw/protocols/serial_port.hpp"
+#include "sim/hand_switch.hpp"
 #include "sim/modbus_rtu.hpp"
 
 namespace ecmgw::sim {
@@ -56,6 +62,7 @@ Result Server::run(const volatile std::sig_atomic_t& stop) {
     }
     std::array<std::uint8_t, 512> chunk{};
     while (stop == 0) {
+        take_hand_switches();
         auto n = link_.read(chunk, kReadSlice);
         if (!n) return unexpected(n.error());
         const auto now = Clock::now();
@@ -98,6 +105,44 @@ Result Server::take_bytes(std::span<const std::uint8_t> bytes, Clock::time_point
         pending_.erase(pending_.begin(), pending_.begin() + consumed);
         arrival_.erase(arrival_.begin(), arrival_.begin() + consumed);
         if (auto r = serve(request); !r) return r;
+    }
+}
+
+void Server::take_hand_switches() {
+    if (o_.hand_file.empty()) return;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(o_.hand_file, ec);
+    if (ec) return;                             // not written yet
+    if (size < hand_offset_) hand_offset_ = 0;  // truncated: start again
+    if (size == hand_offset_) return;
+    std::ifstream in(o_.hand_file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(hand_offset_));
+    const std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const HandLines taken = take_hand_lines(tail, 0);
+    hand_offset_ += taken.next_offset;
+    const auto now = simulated_ms();
+    for (const auto& line : taken.lines) {
+        auto parsed = parse_hand_switch(line);
+        if (!parsed) {
+            fmt::print(stderr, "ecmgw-sim: {}: {}\n", o_.hand_file, parsed.error());
+            continue;
+        }
+        if (!*parsed) continue;
+        const HandSwitch& hand = **parsed;
+        bool any = false;
+        for (auto& m : bus_.meters) {
+            if (!matches(m, hand.meter)) continue;
+            any = true;
+            // The consumption until now follows the state it had.
+            std::visit([now](auto& model) { model.advance_to(now); }, m.model);
+            if (switch_by_hand(m.model, hand.on)) {
+                fmt::print(stderr, "ecmgw-sim: meter {} switched {} by hand\n", m.id,
+                           hand.on ? "on" : "off");
+            } else {
+                fmt::print(stderr, "ecmgw-sim: meter {} has no relay or valve\n", m.id);
+            }
+        }
+        if (!any) fmt::print(stderr, "ecmgw-sim: {}: no meter {}\n", o_.hand_file, hand.meter);
     }
 }
 

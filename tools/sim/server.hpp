@@ -30,6 +30,7 @@ struct ServeOptions {
     bool wire_time = false;    // pace answers at the line's character time
     std::uint64_t seed = 1;    // for the fault dice
     std::string answer_log;
+    std::string hand_file;  // --hand-file: switching by hand (sim/hand_switch.hpp)
 };
 
 class Server {
@@ -65,6 +66,8 @@ class Server {
     std::int64_t simulated_ms() const;
     std::chrono::microseconds character_time(const SimMeter& meter) const;
     dlt645::Bytes noise();
+    // Applies the lines appended to --hand-file since the last look.
+    void take_hand_switches();
 
     ServeOptions o_;
     SimBus bus_;
@@ -79,6 +82,7 @@ class Server {
     std::int64_t start_wall_ms_;
     std::uint64_t answers_ = 0;
     std::mt19937 noise_rng_{42};
+    std::size_t hand_offset_ = 0;  // bytes of --hand-file already applied
 };
 
 }  // namespace ecmgw::sim

@@ -26,6 +26,22 @@ std::string address_text(const MeterModel& model) {
 
 bool is_modbus(const MeterModel& model) { return std::holds_alternative<ModbusMeter>(model); }
 
+bool switch_by_hand(MeterModel& model, bool on) {
+    return std::visit(Overloaded{
+                          [&](SimulatedMeter& m) {
+                              m.switch_by_hand(on);
+                              return true;
+                          },
+                          [](Dlt645_1997Meter&) { return false; },
+                          [&](Cjt188Meter& m) {
+                              m.switch_by_hand(on);
+                              return true;
+                          },
+                          [&](ModbusMeter& m) { return m.switch_by_hand(on); },
+                      },
+                      model);
+}
+
 bool matches(const SimMeter& meter, std::string_view name) {
     return name == "*" || name == meter.id || name == address_text(meter.model);
 }

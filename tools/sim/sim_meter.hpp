@@ -31,6 +31,10 @@ std::string_view protocol_name(const MeterModel& model);  // "dlt645-2007", "mod
 // The address as text (12 or 14 digits), or the Modbus unit id.
 std::string address_text(const MeterModel& model);
 bool is_modbus(const MeterModel& model);
+// Closes (on) or opens the meter's relay or valve as a hand at the meter would, with
+// no command on the bus; false when the meter has none (DL/T 645-1997, a Modbus
+// profile without a switch). Advance the model to the moment first.
+bool switch_by_hand(MeterModel& model, bool on);
 
 // Whether `name` (from --fault or --no-blocks) means this meter: its id, its address, its
 // Modbus unit id, or "*".

@@ -38,6 +38,9 @@ class SimulatedMeter {
     bool answers_blocks() const { return spec_.blocks; }
     std::int64_t energy_centikwh() const { return energy_.milli() / 10; }
     bool relay_open() const { return relay_open_; }
+    // The relay moved without a command (a tenant at the meter, the meter's own logic);
+    // advance_to() the moment first, so the energy before it follows the old state.
+    void switch_by_hand(bool closed) { relay_open_ = !closed; }
 
     // The last daily freeze: when (the meter's clock, ms) and its forward active energy.
     struct Freeze {

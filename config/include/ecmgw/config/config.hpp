@@ -168,6 +168,10 @@ struct PrepaidConfig {
     // Attempts to make a meter follow its desired state before an event asks for a
     // person (then retried every check_interval_s × 10), 1..20.
     int switch_attempts = 3;
+    // How often each switchable meter's relay or valve state is read as part of its
+    // turn, so that a meter switched by hand or by its own logic is noticed and made
+    // to follow its desired state again; 0 = never, 0..86400 s.
+    int supply_check_interval_s = 300;
 };
 
 // [store]: how much the database may hold (docs/config.md).

@@ -120,4 +120,21 @@ SwitchPermission may_switch(const RelayProtection& protection, const SwitchHisto
 SwitchHistory record_switch(const SwitchHistory& history, const Calendar& calendar,
                             std::int64_t now_ms);
 
+// Periodic supply verification: a relay or valve state read between the gateway's
+// own switches, judged against what the meter should be and what it was last seen
+// to be. A meter that moved since it was last seen was switched outside the
+// gateway (by hand, by its own logic); when it moved away from its desired state
+// the reconciler switches it back, as a fresh round of attempts.
+struct SupplyCheck {
+    bool record = false;           // store the state seen as the meter's observed state
+    bool changed_outside = false;  // it moved since last seen: an event
+    bool switch_back = false;      // and it is not what it should be: switch it back
+    friend bool operator==(const SupplyCheck&, const SupplyCheck&) = default;
+};
+// `last_seen`, `seen`: nullopt = unknown (a valve moving, a state the meter could
+// not tell). An unknown reading says nothing, so it changes nothing; a meter whose
+// state was unknown has not "moved" (the reconciler is already after it).
+SupplyCheck judge_supply_check(Supply desired, std::optional<Supply> last_seen,
+                               std::optional<Supply> seen);
+
 }  // namespace ecmgw::prepaid
