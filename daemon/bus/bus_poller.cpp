@@ -336,6 +336,8 @@ void BusPoller::run_command(Command& command) {
     if (command.kind == Command::Kind::LendLink) return lend_link(command);
     const std::size_t m = command.meter;
     auto& driver = *drivers_[m];
+    // Read-now and switching lines carry METER= like the meter's own turns.
+    const platform::LogScope meter_field(platform::LogField::Meter, driver.id());
     CommandResult result;
     if (!prepare(m)) {
         command.done.set_value(failed("bus " + bus_.name + ": the port failed"));

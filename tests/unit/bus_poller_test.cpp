@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "bus/bus_poller.hpp"
+#include "platform/log_context.hpp"
 
 using namespace ecmgw;
 using namespace std::chrono_literals;
@@ -21,6 +22,7 @@ struct Journal {
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<std::string> entries;
+    std::string switched_in_context;  // the log context's meter during the last switch
     bool hold_first_read = false;
     bool release = false;
 
@@ -61,6 +63,10 @@ class FakeDriver final : public bus::MeterDriver {
     Expected<void, bus::ReadError> probe(bus::BusContext&) override { return {}; }
     bool can_switch() const override { return true; }
     Expected<bus::SupplyState, bus::ReadError> switch_supply(bus::BusContext&, bool on) override {
+        {
+            std::lock_guard lock(journal_.mutex);
+            journal_.switched_in_context = platform::log_context().meter;
+        }
         journal_.add(std::string("switch ") + id_ + (on ? " on" : " off"));
         return on ? bus::SupplyState::On : bus::SupplyState::Off;
     }
@@ -265,4 +271,19 @@ TEST_CASE("stopping the poller ends a job on the lent port promptly") {
     REQUIRE(lent.wait_for(1s) == std::future_status::ready);
     const auto result = lent.get();
     CHECK_MESSAGE(result.ok, result.error);
+}
+
+TEST_CASE("a command's log lines name its meter (METER= in the journal)") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 2), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(2));
+    auto done = poller.switch_supply("M2", true);
+    REQUIRE(done.wait_for(20s) == std::future_status::ready);
+    CHECK(done.get().ok);
+    poller.stop();
+    std::lock_guard lock(journal.mutex);
+    CHECK(journal.switched_in_context == "M2");
 }
