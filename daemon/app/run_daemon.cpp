@@ -59,6 +59,7 @@ struct Components {
     std::unique_ptr<core::PrepaidCore> prepaid;
     std::unique_ptr<core::Provisioning> provisioning;
     std::unique_ptr<core::CommandHandler> commands;
+    std::unique_ptr<control::ReloadDesk> reloads = std::make_unique<control::ReloadDesk>();
     std::unique_ptr<control::ControlServer> control;  // last: stops before what it reaches
 
     bool alive() const {
@@ -172,7 +173,7 @@ Expected<Components> build(const config::Config& file_cfg) {
             });
     }
     c.control = std::make_unique<control::ControlServer>(
-        control::view_of(*c.pollers, *c.ingest, *c.prepaid, *c.uplink, database), c.cfg,
+        control::view_of(*c.pollers, *c.ingest, *c.prepaid, *c.uplink, database, *c.reloads), c.cfg,
         cfg.control.socket);
     return c;
 }
@@ -194,6 +195,8 @@ void keep_what_needs_a_restart(const config::Config& running, config::Config& ne
 // valid, else keeps running as before. Either way the cloud hears of it (an event).
 void reload(Components& c) {
     platform::notify_reloading();
+    c.reloads->begin();
+    control::ReloadOutcome told;
     const ConfigPtr running = c.cfg;
     spdlog::info("reload: reading {}", running->source.string());
     // Its own short-lived connection: the ingest thread's is that thread's alone.
@@ -207,7 +210,10 @@ void reload(Components& c) {
     std::string outcome;
     nlohmann::json details;
     if (!loaded) {
-        for (const auto& e : loaded.error()) spdlog::error("{}", e.to_string());
+        for (const auto& e : loaded.error()) {
+            spdlog::error("{}", e.to_string());
+            told.errors.push_back(e.to_string());
+        }
         outcome = "config_reload_failed";
         details = {{"errors", core::summarize(loaded.error())}};
         spdlog::error("reload refused: the running configuration stays in force");
@@ -219,6 +225,7 @@ void reload(Components& c) {
             outcome = "config_reload_failed";
             details = {{"errors", changes.error().message}};
             spdlog::error("reload refused: {}", changes.error().message);
+            told.errors.push_back(changes.error().message);
         } else {
             Result prepaid;
             c.on_ingest_thread(
@@ -230,10 +237,14 @@ void reload(Components& c) {
                 details = {{"errors", "prepaid: " + prepaid.error().message}};
                 spdlog::error("reload: prepaid kept the previous configuration: {}",
                               prepaid.error().message);
+                told.errors.push_back("prepaid kept the previous configuration: " +
+                                      prepaid.error().message);
             } else {
                 c.cfg = next;
                 c.control->set_config(next);
                 outcome = "config_reloaded";
+                told.applied = true;
+                told.summary = changes->describe();
                 details = {{"buses", changes->describe()},
                            {"meters", next->meters.size()},
                            {"accounts", next->accounts.size()},
@@ -250,6 +261,7 @@ void reload(Components& c) {
         });
         if (!written) spdlog::error("reload: recording the event: {}", written.error().message);
     });
+    c.reloads->finish(std::move(told));
     platform::notify_ready(
         fmt::format("polling {} meter(s) on {} bus(es)", c.cfg->meters.size(), c.pollers->size()));
 }
@@ -302,10 +314,14 @@ int run_daemon(const config::Config& file_cfg) {
             break;
         }
         if (sig == SIGHUP) {
-            if (c.cfg->source.empty())
+            if (c.cfg->source.empty()) {
                 spdlog::warn("SIGHUP: no config file to read again");
-            else
+                c.reloads->begin();
+                c.reloads->finish(
+                    {false, "", {"the daemon runs without a config file to read again"}});
+            } else {
                 reload(c);
+            }
         }
         if (watchdog && c.alive()) platform::notify_watchdog();
         if (Clock::now() >= next_summary) {

@@ -134,14 +134,23 @@ void BusPoller::lend_link(Command& command) {
     }
     spdlog::info("bus {}: scheduled polling paused for a job on the port", bus_.name);
     CommandResult result;
+    Lease lease(*this);
+    lease.progressed();
     try {
-        result = command.job(*link_);
+        result = command.job(*link_, lease);
     } catch (const std::exception& e) {
         // Another part's job must not end the bus thread.
         result = failed(e.what());
     }
     spdlog::info("bus {}: scheduled polling resumed", bus_.name);
     command.done.set_value(std::move(result));
+}
+
+void BusPoller::Lease::progressed() { poller_.alive_ns_ = Clock::now().time_since_epoch().count(); }
+
+bool BusPoller::Lease::stopping() const {
+    std::lock_guard lock(poller_.mutex_);
+    return poller_.stopping_;
 }
 
 std::future<CommandResult> BusPoller::read_now(const std::string& meter) {
@@ -383,6 +392,8 @@ void BusPoller::run_command(Command& command) {
     if (command.kind == Command::Kind::LendLink) return lend_link(command);
     const std::size_t m = command.meter;
     auto& driver = *drivers_[m];
+    // Read-now and switching lines carry METER= like the meter's own turns.
+    const platform::LogScope meter_field(platform::LogField::Meter, driver.id());
     CommandResult result;
     if (!prepare(m)) {
         command.done.set_value(failed("bus " + bus_.name + ": the port failed"));

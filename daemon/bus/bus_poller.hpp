@@ -75,10 +75,24 @@ class BusPoller {
     // Broadcasts the time before the next read (the cloud's time_sync); false when
     // no meter on this bus takes a time broadcast.
     bool sync_time_soon();
+    // What a job on the lent port may ask of the poller while it runs on the bus
+    // thread. The watchdog would see the bus stand still during a long job (a scan
+    // of minutes): each progressed() says the job still turns. stopping(): the
+    // poller is being stopped (SIGTERM, a reload restarting the bus); end early.
+    class Lease {
+      public:
+        void progressed();
+        bool stopping() const;
+
+      private:
+        friend class BusPoller;
+        explicit Lease(BusPoller& poller) : poller_(poller) {}
+        BusPoller& poller_;
+    };
     // Lends the open port to `job` on the bus thread, with the bus's own line
     // settings: nothing else goes on the wire until it returns, so scheduled
     // polling pauses meanwhile (a scan). Meters that fell due are read after it.
-    using LinkJob = std::function<CommandResult(transport::ByteLink&)>;
+    using LinkJob = std::function<CommandResult(transport::ByteLink&, Lease&)>;
     std::future<CommandResult> with_link(LinkJob job);
 
     BusSnapshot snapshot() const;

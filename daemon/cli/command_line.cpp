@@ -8,6 +8,7 @@
 
 #include "cli/daemon_link.hpp"
 #include "cli/daemon_meter_commands.hpp"
+#include "cli/direct_options.hpp"
 #include "cli/output.hpp"
 #include "cli/read_command.hpp"
 #include "control/protocol.hpp"
@@ -138,6 +139,18 @@ CLI::App* add_status(CLI::App& app, StatusOptions& o) {
     return cmd;
 }
 
+CLI::App* add_reload(CLI::App& app, ReloadOptions& o) {
+    auto* cmd = app.add_subcommand(
+        "reload",
+        "The running daemon reads its config again (as on SIGHUP); prints what changed, or "
+        "the errors of a refused config (exit 1) while the running one stays in force");
+    add_socket_flag(*cmd, o.socket);
+    cmd->add_option("--pid", o.pid,
+                    "The daemon's pid: when no control socket answers, send it SIGHUP instead "
+                    "(systemd's ExecReload= passes $MAINPID)");
+    return cmd;
+}
+
 CLI::App* add_events(CLI::App& app, EventsOptions& o) {
     auto* cmd =
         app.add_subcommand("events", "The gateway's newest events, from the running daemon");
@@ -193,12 +206,16 @@ TechnicianCommands::TechnicianCommands(CLI::App& app) {
                                 "the daemon (METER open|close|auto) or directly (--device …)");
     scan_command_ = add_scan(app, scan_, scan_bus_);
     status_command_ = add_status(app, status_);
+    reload_command_ = add_reload(app, reload_);
     events_command_ = add_events(app, events_);
     export_readings_ = add_export(app, export_);
 }
 
 int TechnicianCommands::run_read() const {
-    if (read_meter_.empty()) return cli::run_read(read_);
+    if (read_meter_.empty()) {
+        if (auto routed = direct_via_daemon("read", read_, options_json(read_))) return *routed;
+        return cli::run_read(read_);
+    }
     if (auto flag = link_flag_given(read_); !flag.empty()) {
         return report(usage_error("ecmgw read", "give a meter of the daemon's config (" +
                                                     read_meter_ + ") or " + flag +
@@ -240,11 +257,19 @@ int TechnicianCommands::run_switch(SupplySwitch what, const SwitchOptions& o,
                          (what == SupplySwitch::Relay ? "on|off|auto" : "open|close|auto") +
                          " through the daemon"));
     }
+    const std::string_view word = what == SupplySwitch::Relay ? "relay" : "valve";
+    if (auto routed = direct_via_daemon(std::string(word), options.link, options_json(options))) {
+        return *routed;
+    }
     return cli::run_switch(what, options);
 }
 
 int TechnicianCommands::run_scan() const {
-    if (scan_bus_.empty()) return cli::run_scan(scan_);
+    if (scan_bus_.empty()) {
+        const bool protocol_given = scan_command_->count("--protocol") > 0;
+        if (auto routed = scan_port_via_daemon(scan_, protocol_given)) return *routed;
+        return cli::run_scan(scan_);
+    }
     if (!scan_.link.device.empty() || !scan_.link.host.empty()) {
         return report(usage_error("ecmgw scan", "give a bus of the daemon's config (" + scan_bus_ +
                                                     ") or --device/--host, not both"));
@@ -258,6 +283,7 @@ std::optional<int> TechnicianCommands::run() const {
     if (valve_command_->parsed()) return run_switch(SupplySwitch::Valve, valve_, valve_words_);
     if (scan_command_->parsed()) return run_scan();
     if (status_command_->parsed()) return run_status(status_);
+    if (reload_command_->parsed()) return run_reload(reload_);
     if (events_command_->parsed()) return run_events(events_);
     if (export_readings_->parsed()) return run_export(export_);
     return std::nullopt;

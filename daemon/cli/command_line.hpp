@@ -13,6 +13,7 @@
 #include "cli/events_command.hpp"
 #include "cli/export_command.hpp"
 #include "cli/link_options.hpp"
+#include "cli/reload_command.hpp"
 #include "cli/scan_command.hpp"
 #include "cli/status_command.hpp"
 #include "cli/switch_command.hpp"
@@ -49,6 +50,7 @@ class TechnicianCommands {
     ScanOptions scan_;
     std::string scan_bus_;  // a configured bus: scanned through the daemon
     StatusOptions status_;
+    ReloadOptions reload_;
     EventsOptions events_;
     ExportOptions export_;
     CLI::App* read_command_ = nullptr;
@@ -56,6 +58,7 @@ class TechnicianCommands {
     CLI::App* valve_command_ = nullptr;
     CLI::App* scan_command_ = nullptr;
     CLI::App* status_command_ = nullptr;
+    CLI::App* reload_command_ = nullptr;
     CLI::App* events_command_ = nullptr;
     CLI::App* export_readings_ = nullptr;
 };

@@ -27,23 +27,47 @@ std::string describe_port(const config::BusConfig& bus) {
     return bus.device;
 }
 
-std::optional<std::string> daemon_bus_on(const std::string& socket, const config::BusConfig& bus) {
+bool same_port(const config::BusConfig& a, const config::BusConfig& b) {
+    if (a.transport != b.transport) return false;
+    if (a.transport == config::Transport::Tcp) return a.host == b.host && a.port == b.port;
+    return !a.device.empty() && canonical(a.device) == canonical(b.device);
+}
+
+config::BusConfig port_of(const LinkOptions& o) {
+    config::BusConfig b;
+    b.transport = o.host.empty() ? config::Transport::Serial : config::Transport::Tcp;
+    b.device = o.device;
+    b.host = o.host;
+    b.port = o.port;
+    return b;
+}
+
+Expected<std::optional<std::string>, CommandError> daemon_bus_on(const std::string& command,
+                                                                 const std::string& socket,
+                                                                 const config::BusConfig& bus) {
     auto client = control::Client::connect(socket_or_default(socket));
-    // Without a daemon to ask (or leave to ask), the port is the technician's.
-    if (!client) return std::nullopt;
+    if (!client) {
+        // Without a daemon to ask, the port is the technician's.
+        if (client.error().no_daemon) return std::optional<std::string>();
+        // A daemon runs and may poll this very port: never open it behind its back.
+        return unexpected(CommandError{
+            kExitUsage, fmt::format("{}: the gateway daemon is running, but its control socket "
+                                    "refused you: {}",
+                                    command, client.error().message)});
+    }
     // A daemon that cannot say which ports it owns within this is not polling them either.
     (*client)->set_timeout(std::chrono::seconds(3));
     auto answer = (*client)->call(control::BusesRequest{});
-    if (!answer || !answer->value("ok", false)) return std::nullopt;
-    const auto& buses = (*answer)["result"]["buses"];
-    for (const auto& b : buses) {
-        const bool same =
-            bus.transport == config::Transport::Tcp
-                ? b.value("host", "") == bus.host && b.value("port", 0) == bus.port
-                : b.contains("device") && canonical(b.value("device", "")) == canonical(bus.device);
-        if (same) return b.value("name", "?");
+    if (!answer || !answer->value("ok", false)) return std::optional<std::string>();
+    for (const auto& b : (*answer)["result"]["buses"]) {
+        config::BusConfig theirs;
+        theirs.transport = b.contains("host") ? config::Transport::Tcp : config::Transport::Serial;
+        theirs.device = b.value("device", "");
+        theirs.host = b.value("host", "");
+        theirs.port = b.value("port", 0);
+        if (same_port(bus, theirs)) return std::optional<std::string>(b.value("name", "?"));
     }
-    return std::nullopt;
+    return std::optional<std::string>();
 }
 
 Expected<nlohmann::json, CommandError> ask_daemon(

@@ -17,9 +17,16 @@ namespace ecmgw::cli {
 // The socket path a command was given (--socket), else the default.
 std::string socket_or_default(const std::string& socket);
 
-// The name of the daemon's bus on the port `bus` describes (same device after
-// symlinks, or same serial server), when a daemon runs at `socket`.
-std::optional<std::string> daemon_bus_on(const std::string& socket, const config::BusConfig& bus);
+// The name of the daemon's bus on the port `bus` describes, when a daemon runs at
+// `socket`; nullopt when none runs there or none of its buses is that port. An
+// error when a daemon runs but refuses this user (EACCES): it may own the port.
+Expected<std::optional<std::string>, CommandError> daemon_bus_on(const std::string& command,
+                                                                 const std::string& socket,
+                                                                 const config::BusConfig& bus);
+// The same device after symlinks, or the same serial server.
+bool same_port(const config::BusConfig& a, const config::BusConfig& b);
+// The port the flags name, as a BusConfig (transport, device or host and port).
+config::BusConfig port_of(const LinkOptions& o);
 // "/dev/ttyUSB0", "tcp://10.0.0.5:4001"
 std::string describe_port(const config::BusConfig& bus);
 

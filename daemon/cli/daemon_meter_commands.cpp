@@ -91,6 +91,31 @@ int switch_via_daemon(SupplySwitch what, const std::string& meter, const SwitchO
         {kExitRefused, fmt::format("{}: {}", command, r->value("error", "not confirmed"))});
 }
 
+std::optional<int> direct_via_daemon(const std::string& command, const LinkOptions& link,
+                                     const nlohmann::json& options) {
+    const std::string name = "ecmgw " + command;
+    const auto port = port_of(link);
+    auto owner = daemon_bus_on(name, link.socket, port);
+    if (!owner) return report(owner.error());
+    if (!*owner) return std::nullopt;
+    print_err(fmt::format(
+        "{}: {} is bus {} of the running gateway daemon: the command runs through it (its "
+        "polling pauses meanwhile)\n",
+        name, describe_port(port), **owner));
+    auto r = ask_daemon(name, link.socket, control::DirectRequest{**owner, command, options});
+    if (!r) return report(r.error());
+    print_out(r->value("stdout", ""));
+    print_err(r->value("stderr", ""));
+    return r->value("exit", kExitUsage);
+}
+
+std::optional<int> scan_port_via_daemon(const ScanOptions& o, bool protocol_given) {
+    auto owner = daemon_bus_on("ecmgw scan", o.link.socket, port_of(o.link));
+    if (!owner) return report(owner.error());
+    if (!*owner) return std::nullopt;
+    return scan_via_daemon(**owner, o, protocol_given);
+}
+
 int scan_via_daemon(const std::string& bus, const ScanOptions& o, bool protocol_given) {
     control::ScanRequest request;
     request.bus = bus;

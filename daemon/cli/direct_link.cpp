@@ -8,7 +8,6 @@
 #include "bus/cjt188_driver.hpp"
 #include "bus/dlt645_client.hpp"
 #include "bus/driver_factory.hpp"
-#include "cli/daemon_link.hpp"
 #include "ecmgw/protocols/cjt188.hpp"
 #include "ecmgw/protocols/dlt645_1997.hpp"
 #include "ecmgw/protocols/serial_port.hpp"
@@ -197,7 +196,50 @@ Expected<MeterSetup, CommandError> setup_from_flags(const LinkOptions& o, const 
     return s;
 }
 
+thread_local const LentPort* t_lent = nullptr;
+
+// The first line flag given that is not the bus's, as "--baud 9600"; empty when none.
+std::string line_flag_off_the_bus(const LinkOptions& f, const config::BusConfig& bus) {
+    if (f.baud > 0 && f.baud != bus.baud) return "--baud " + std::to_string(f.baud);
+    if (!f.parity.empty() && f.parity[0] != config::to_char(bus.parity))
+        return "--parity " + f.parity;
+    if (f.data_bits > 0 && f.data_bits != bus.data_bits) {
+        return "--data-bits " + std::to_string(f.data_bits);
+    }
+    if (f.stop_bits > 0 && f.stop_bits != bus.stop_bits) {
+        return "--stop-bits " + std::to_string(f.stop_bits);
+    }
+    return "";
+}
+
 }  // namespace
+
+LentPort::LentPort(const config::BusConfig& b, transport::ByteLink& l, const LinkOptions& f)
+    : bus(b), link(l), flags(f), previous_(t_lent) {
+    t_lent = this;
+}
+
+LentPort::~LentPort() { t_lent = previous_; }
+
+const LentPort* LentPort::current() { return t_lent; }
+
+Expected<std::unique_ptr<DirectLink>, CommandError> DirectLink::borrow_lent(MeterSetup setup,
+                                                                            const LentPort& lent) {
+    const auto& bus = lent.bus;
+    if (auto flag = line_flag_off_the_bus(lent.flags, bus); !flag.empty()) {
+        return usage(fmt::format(
+            "{}: {}: the running gateway daemon keeps bus {} at {} {}{}{}, which its meters "
+            "share; leave out the line flags, or stop the daemon (systemctl stop ecmgw) to use "
+            "other settings",
+            setup.command, flag, bus.name, bus.baud, bus.data_bits, config::to_char(bus.parity),
+            bus.stop_bits));
+    }
+    setup.bus.baud = bus.baud;
+    setup.bus.parity = bus.parity;
+    setup.bus.data_bits = bus.data_bits;
+    setup.bus.stop_bits = bus.stop_bits;
+    return borrow(std::move(setup), lent.link);
+}
 
 const config::Profile* MeterSetup::profile() const {
     if (meter.protocol != config::Protocol::Modbus || meter.profile.empty()) return nullptr;
@@ -242,7 +284,6 @@ Expected<MeterSetup, CommandError> plan_meter(const LinkOptions& o, const SetupR
                                        fmt::format("{}: {}", rules.command, s.error().message)});
     }
     s->command = rules.command;
-    s->socket = o.socket;
     return s;
 }
 
@@ -283,14 +324,9 @@ DirectLink::DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> ow
       context_(exchange_) {}
 
 Expected<std::unique_ptr<DirectLink>, CommandError> DirectLink::open(MeterSetup setup) {
-    // Two masters on one bus garble each other's frames and the daemon's readings.
-    if (auto owner = daemon_bus_on(setup.socket, setup.bus)) {
-        return usage(fmt::format(
-            "{}: {} is bus {} of the running gateway daemon, which polls it. Go through the "
-            "daemon instead (`ecmgw read METER`, `ecmgw relay METER on|off`, `ecmgw scan {}`), "
-            "or stop it first (systemctl stop ecmgw) to use the port directly.",
-            setup.command, describe_port(setup.bus), *owner, *owner));
-    }
+    // Two masters on one bus garble each other's frames: on a port the daemon owns,
+    // the command runs in the daemon, on the port it lends (command_line.cpp).
+    if (const auto* lent = LentPort::current()) return borrow_lent(std::move(setup), *lent);
     auto link = open_link(setup.bus);
     if (!link) return usage(fmt::format("{}: {}", setup.command, link.error().message));
     auto& l = **link;

@@ -37,7 +37,6 @@ struct SetupRules {
 // What the flags describe, before anything is opened.
 struct MeterSetup {
     std::string command;    // "ecmgw read"
-    std::string socket;     // the daemon's control socket, to ask whether it owns the port
     config::Config config;  // only the profiles are used
     config::BusConfig bus;  // the link and its line settings, timeouts
     config::MeterConfig meter;
@@ -58,6 +57,26 @@ std::filesystem::path default_profiles_dir();
 
 config::Protocol protocol_of(std::string_view name);  // name already checked
 bool is_dlt645(config::Protocol protocol);
+
+// The port of a bus the daemon owns, lent to a direct command the daemon runs for
+// a client (control/direct_handler.cpp): while one is in force on this thread,
+// DirectLink::open borrows it, with the bus's line settings, instead of opening
+// the device. Line flags the technician gave must be the bus's.
+class LentPort {
+  public:
+    LentPort(const config::BusConfig& bus, transport::ByteLink& link, const LinkOptions& flags);
+    ~LentPort();
+    LentPort(const LentPort&) = delete;
+    LentPort& operator=(const LentPort&) = delete;
+    static const LentPort* current();
+
+    const config::BusConfig& bus;
+    transport::ByteLink& link;
+    const LinkOptions& flags;
+
+  private:
+    const LentPort* previous_;
+};
 
 class DirectLink {
   public:
@@ -83,6 +102,8 @@ class DirectLink {
     CommandError failure(const bus::ReadError& error) const;
 
   private:
+    static Expected<std::unique_ptr<DirectLink>, CommandError> borrow_lent(MeterSetup setup,
+                                                                           const LentPort& lent);
     DirectLink(MeterSetup setup, std::unique_ptr<transport::ByteLink> owned,
                transport::ByteLink& link);
 

@@ -26,9 +26,33 @@ std::string json_string(std::string_view text) { return nlohmann::json(text).dum
 // Decimal::to_string writes an optional sign, digits and a point: already JSON.
 std::string json_number(const Decimal& value) { return value.to_string(); }
 
+namespace {
+thread_local CapturedText* t_captured = nullptr;
+}  // namespace
+
 int report(const CommandError& error) {
-    fmt::print(stderr, "{}\n", error.message);
+    print_err(error.message + "\n");
     return error.exit_code;
 }
+
+void print_out(std::string_view text) {
+    if (t_captured != nullptr) {
+        t_captured->out += text;
+    } else {
+        fmt::print("{}", text);
+    }
+}
+
+void print_err(std::string_view text) {
+    if (t_captured != nullptr) {
+        t_captured->err += text;
+    } else {
+        fmt::print(stderr, "{}", text);
+    }
+}
+
+CaptureOutput::CaptureOutput(CapturedText& into) : previous_(t_captured) { t_captured = &into; }
+
+CaptureOutput::~CaptureOutput() { t_captured = previous_; }
 
 }  // namespace ecmgw::cli

@@ -24,4 +24,26 @@ std::string json_number(const Decimal& value);
 // Prints the error's message on stderr and returns its exit code.
 int report(const CommandError& error);
 
+// Where a direct command's text goes: stdout and stderr, or, while a capture is
+// in force on this thread, two strings. The daemon runs a direct command for a
+// client on the bus it owns (control/direct_handler.cpp) and sends both back, so
+// the technician sees what the command prints without a daemon.
+void print_out(std::string_view text);
+void print_err(std::string_view text);
+
+struct CapturedText {
+    std::string out;
+    std::string err;
+};
+class CaptureOutput {
+  public:
+    explicit CaptureOutput(CapturedText& into);
+    ~CaptureOutput();
+    CaptureOutput(const CaptureOutput&) = delete;
+    CaptureOutput& operator=(const CaptureOutput&) = delete;
+
+  private:
+    CapturedText* previous_;
+};
+
 }  // namespace ecmgw::cli

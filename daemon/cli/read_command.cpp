@@ -219,16 +219,17 @@ std::string heading(DirectLink& link) {
 }
 
 void print_table(DirectLink& link, const ReadPlan& plan, const ReadResult& r) {
-    fmt::print("{}\n", heading(link));
+    print_out(fmt::format("{}\n", heading(link)));
     for (const auto& q : plan.wanted) {
         if (auto v = r.values.find(q); v != r.values.end()) {
             const auto unit = unit_of(link.setup(), q);
-            fmt::print("  {:<28} {}{}{}\n", q, v->second.text, unit.empty() ? "" : " ", unit);
+            print_out(
+                fmt::format("  {:<28} {}{}{}\n", q, v->second.text, unit.empty() ? "" : " ", unit));
         } else if (auto e = r.errors.find(q); e != r.errors.end()) {
-            fmt::print("  {:<28} -- {}\n", q, e->second);
+            print_out(fmt::format("  {:<28} -- {}\n", q, e->second));
         }
     }
-    for (const auto& e : r.general) fmt::print("  ({})\n", e);
+    for (const auto& e : r.general) print_out(fmt::format("  ({})\n", e));
 }
 
 JsonMembers where(const MeterSetup& s) {
@@ -263,7 +264,7 @@ void print_json(DirectLink& link, const ReadPlan& plan, const ReadResult& r) {
     JsonMembers out = where(link.setup());
     out.emplace_back("values", json_object(values));
     out.emplace_back("errors", json_array(errors));
-    fmt::print("{}\n", json_object(out));
+    print_out(fmt::format("{}\n", json_object(out)));
 }
 
 // `read` knows no refusal exit code: whatever keeps the values away is "no answer".

@@ -54,7 +54,7 @@ struct Collector {
     }
 };
 
-void say(const std::string& line) { fmt::print(stderr, "{}\n", line); }
+void say(const std::string& line) { print_err(line + "\n"); }
 
 Expected<void, CommandError> search(DirectLink& link, Collector& c, const ScanOutput& out) {
     Progress progress("addresses", kSearchFanOut, out.progress);
@@ -112,14 +112,14 @@ int print_found(DirectLink& link, const ScanOptions& o, std::vector<FoundMeter> 
     if (interrupted()) say("interrupted: the scan did not finish");
     const bool none = found.empty();
     const ScanReport r{link.setup(), link.describe(), o.bus, std::move(found)};
-    if (o.link.json) fmt::print("{}\n", to_json(r));
+    if (o.link.json) print_out(fmt::format("{}\n", to_json(r)));
     if (none) {
         return report({kExitNoAnswer,
                        fmt::format("{}: no meter found on {} ({}).\n{}", kCommand, link.describe(),
                                    config::to_string(link.setup().meter.protocol),
                                    wiring_hint(link.setup()))});
     }
-    if (!o.link.json) fmt::print("{}", to_toml(r));
+    if (!o.link.json) print_out(fmt::format("{}", to_toml(r)));
     return kExitOk;
 }
 

@@ -92,10 +92,19 @@ Expected<void, CommandError> apply_control(const SwitchOptions& o, MeterSetup& s
     return {};
 }
 
-void use_timezone(const std::string& zone) {
-    if (zone.empty()) return;
+// The process's zone: not when the daemon runs the command on its bus, whose
+// meters keep the gateway's zone ([gateway] timezone) and whose other threads
+// read TZ.
+Expected<void, CommandError> use_timezone(const Names& n, const std::string& zone) {
+    if (zone.empty()) return {};
+    if (LentPort::current() != nullptr) {
+        return usage(n,
+                     "--timezone: through the gateway daemon the meters' clocks keep its zone "
+                     "([gateway] timezone); leave the flag out");
+    }
     ::setenv("TZ", zone.c_str(), 1);
     ::tzset();
+    return {};
 }
 
 // Modbus profiles may describe how to switch without saying where the state is.
@@ -177,7 +186,7 @@ void print_json(DirectLink& link, SupplySwitch what, const std::string& action,
     if (state) m.emplace_back("state", json_string(bus::to_string(*state)));
     m.emplace_back("ok", ok ? "true" : "false");
     if (!error.empty()) m.emplace_back("error", json_string(error));
-    fmt::print("{}\n", json_object(m));
+    print_out(fmt::format("{}\n", json_object(m)));
 }
 
 int finish(DirectLink& link, SupplySwitch what, const SwitchOptions& o, bool on,
@@ -207,7 +216,7 @@ int finish(DirectLink& link, SupplySwitch what, const SwitchOptions& o, bool on,
     if (o.link.json) {
         print_json(link, what, o.action, *state, ok, error);
     } else {
-        fmt::print("read back: {}\n", state_name(what, *state));
+        print_out(fmt::format("read back: {}\n", state_name(what, *state)));
     }
     if (ok) return kExitOk;
     return report({kExitRefused, fmt::format("{}: {}", n.command, error)});
@@ -236,7 +245,7 @@ int run_relay_control(const SwitchOptions& o, dlt645::ControlCommand command) {
     }
     if (auto r = apply_control(o, *setup); !r) return report(r.error());
     if (auto r = check_clock(n, *setup); !r) return report(r.error());
-    use_timezone(o.timezone);
+    if (auto r = use_timezone(n, o.timezone); !r) return report(r.error());
     auto link = DirectLink::open(std::move(*setup));
     if (!link) return report(link.error());
     auto& l = **link;
@@ -252,20 +261,21 @@ int run_relay_control(const SwitchOptions& o, dlt645::ControlCommand command) {
     auto word = client.read(*address, *dlt645::find_data_item(0x04000503));
     const std::string name(dlt645::control_command_name(command));
     if (!word) {
-        fmt::print("{}: {} accepted {}; status word 3 unreadable: {}\n", n.command, who(l), name,
-                   word.error().message);
+        print_out(fmt::format("{}: {} accepted {}; status word 3 unreadable: {}\n", n.command,
+                              who(l), name, word.error().message));
         return kExitOk;
     }
     const auto bits = dlt645::decode_relay_status(word->status);
     if (o.link.json) {
-        fmt::print(
+        print_out(fmt::format(
             R"({{"address":"{}","command":"{}","accepted":true,"relay_open":{},"pre_trip_alarm":{},"status_word_3":{}}})"
             "\n",
-            address->to_string(), o.action, bits.open, bits.pre_trip_alarm, word->status);
+            address->to_string(), o.action, bits.open, bits.pre_trip_alarm, word->status));
     } else {
-        fmt::print("{}: {} accepted {}\nstatus word 3: 0x{:04X} (relay {}, pre-trip alarm {})\n",
-                   n.command, who(l), name, word->status, bits.open ? "open" : "closed",
-                   bits.pre_trip_alarm ? "on" : "off");
+        print_out(fmt::format(
+            "{}: {} accepted {}\nstatus word 3: 0x{:04X} (relay {}, pre-trip alarm {})\n",
+            n.command, who(l), name, word->status, bits.open ? "open" : "closed",
+            bits.pre_trip_alarm ? "on" : "off"));
     }
     return kExitOk;
 }
@@ -283,7 +293,7 @@ int run_switch(SupplySwitch what, const SwitchOptions& o) {
     if (auto r = check_switchable(what, *setup); !r) return report(r.error());
     if (auto r = apply_control(o, *setup); !r) return report(r.error());
     if (auto r = check_clock(n, *setup); !r) return report(r.error());
-    use_timezone(o.timezone);
+    if (auto r = use_timezone(n, o.timezone); !r) return report(r.error());
     auto link = DirectLink::open(std::move(*setup));
     if (!link) return report(link.error());
     auto& l = **link;
@@ -291,7 +301,8 @@ int run_switch(SupplySwitch what, const SwitchOptions& o) {
     auto driver = l.make_driver();
     if (!driver) return report(driver.error());
     if (!o.link.json) {
-        fmt::print("{} {}: {}: {}\n", n.thing, o.action, who(l), command_sent(what, l.setup(), on));
+        print_out(fmt::format("{} {}: {}: {}\n", n.thing, o.action, who(l),
+                              command_sent(what, l.setup(), on)));
     }
     auto state = (*driver)->switch_supply(l.context(), on);
     if (can_read_back(what, l.setup())) state = settle(what, l, **driver, on, std::move(state));

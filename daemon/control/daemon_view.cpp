@@ -5,7 +5,8 @@
 namespace ecmgw::control {
 
 DaemonView view_of(app::PollerSet& pollers, core::Ingest& ingest, core::PrepaidCore& prepaid,
-                   const uplink::MqttUplink& uplink, std::filesystem::path database) {
+                   const uplink::MqttUplink& uplink, std::filesystem::path database,
+                   ReloadDesk& reloads) {
     return DaemonView{[&pollers] { return pollers.snapshots(); },
                       [&pollers](const std::string& meter) { return pollers.read_now(meter); },
                       [&pollers](const std::string& bus, bus::BusPoller::LinkJob job) {
@@ -14,7 +15,8 @@ DaemonView view_of(app::PollerSet& pollers, core::Ingest& ingest, core::PrepaidC
                       ingest,
                       prepaid,
                       uplink,
-                      std::move(database)};
+                      std::move(database),
+                      reloads};
 }
 
 }  // namespace ecmgw::control

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bus/bus_poller.hpp"
+#include "control/reload_desk.hpp"
 #include "core/ingest.hpp"
 #include "core/prepaid_core.hpp"
 #include "uplink/mqtt_uplink.hpp"
@@ -34,10 +35,12 @@ struct DaemonView {
     core::PrepaidCore& prepaid;  // used only from jobs posted to `ingest`
     const uplink::MqttUplink& uplink;
     std::filesystem::path database;
+    ReloadDesk& reloads;  // `reload`: asks the main loop, waits for its outcome
 };
 
 // The view of a daemon whose buses are `pollers`; the references must outlive it.
 DaemonView view_of(app::PollerSet& pollers, core::Ingest& ingest, core::PrepaidCore& prepaid,
-                   const uplink::MqttUplink& uplink, std::filesystem::path database);
+                   const uplink::MqttUplink& uplink, std::filesystem::path database,
+                   ReloadDesk& reloads);
 
 }  // namespace ecmgw::control

@@ -15,6 +15,8 @@ void dispatch(Session& s, std::string_view line) {
                    [&](const ReadRequest& r) { handle_read(s, r); },
                    [&](const SwitchRequest& r) { handle_switch(s, r); },
                    [&](const ScanRequest& r) { handle_scan(s, r); },
+                   [&](const DirectRequest& r) { handle_direct(s, r); },
+                   [&](const ReloadRequest&) { handle_reload(s); },
                    [&](const EventsRequest& r) { handle_events(s, r); },
                    [&](const ExportRequest& r) { handle_export(s, r); },
                },

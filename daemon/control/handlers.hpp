@@ -13,6 +13,8 @@ void handle_buses(Session& s);
 void handle_read(Session& s, const ReadRequest& r);
 void handle_switch(Session& s, const SwitchRequest& r);
 void handle_scan(Session& s, const ScanRequest& r);
+void handle_direct(Session& s, const DirectRequest& r);
+void handle_reload(Session& s);
 void handle_events(Session& s, const EventsRequest& r);
 void handle_export(Session& s, const ExportRequest& r);
 

@@ -60,6 +60,15 @@ class Fields {
         return ms ? *ms : 0;
     }
 
+    json object(const char* name) {
+        const auto it = body_.find(name);
+        if (it == body_.end() || !it->is_object()) {
+            fail(std::string("\"") + name + "\" must be an object");
+            return json::object();
+        }
+        return *it;
+    }
+
     void fail(std::string why) {
         if (error_.empty()) error_ = std::move(why);
     }
@@ -106,6 +115,15 @@ Expected<Request, std::string> parse_op(const std::string& op, Fields& f) {
         s.search = f.flag("search");
         if (s.from > s.to) f.fail("\"from\" must not be above \"to\"");
         r = s;
+    } else if (op == "reload") {
+        r = ReloadRequest{};
+    } else if (op == "direct") {
+        DirectRequest d{f.text("bus", true), f.text("command", true), f.object("options")};
+        if (f.error().empty() && d.command != "read" && d.command != "relay" &&
+            d.command != "valve") {
+            f.fail("\"command\" must be read, relay or valve, found \"" + d.command + "\"");
+        }
+        r = std::move(d);
     } else if (op == "events") {
         r = EventsRequest{f.integer("last", 10, 0, kMaxEvents), f.flag("follow")};
     } else if (op == "export") {
@@ -117,7 +135,8 @@ Expected<Request, std::string> parse_op(const std::string& op, Fields& f) {
         r = e;
     } else {
         return unexpected("unknown op \"" + op +
-                          "\"; known: status, buses, read, relay, valve, scan, events, export");
+                          "\"; known: status, buses, read, relay, valve, scan, direct, events, "
+                          "export, reload");
     }
     if (!f.error().empty()) return unexpected(f.error());
     return r;
@@ -179,6 +198,15 @@ std::string request_line(const Request& request) {
                            if (!r.profile.empty()) j["profile"] = r.profile;
                            if (r.search) j["search"] = true;
                            return j;
+                       },
+                       [](const ReloadRequest&) {
+                           return json{{"op", "reload"}};
+                       },
+                       [](const DirectRequest& r) {
+                           return json{{"op", "direct"},
+                                       {"bus", r.bus},
+                                       {"command", r.command},
+                                       {"options", r.options}};
                        },
                        [](const EventsRequest& r) {
                            return json{{"op", "events"}, {"last", r.last}, {"follow", r.follow}};

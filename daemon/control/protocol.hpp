@@ -29,6 +29,8 @@ inline constexpr int kExitNoAnswer = 2;
 inline constexpr int kExitRefused = 3;
 
 struct StatusRequest {};
+// The same reload as SIGHUP; the answer is its outcome.
+struct ReloadRequest {};
 // The daemon's buses and what they are (device, serial server): cheap, no store.
 struct BusesRequest {};
 struct ReadRequest {
@@ -50,6 +52,13 @@ struct ScanRequest {
     int to = 247;
     bool search = false;  // DL/T 645: partial-wildcard search
 };
+// A direct command (`ecmgw read|relay|valve --device …`) on a port that is one of
+// the daemon's buses: the daemon runs it on that bus and sends back its output.
+struct DirectRequest {
+    std::string bus;
+    std::string command;     // "read", "relay", "valve"
+    nlohmann::json options;  // the command's flags (cli/direct_options)
+};
 struct EventsRequest {
     int last = 10;  // the newest events stored so far, 0..1000
     bool follow = false;
@@ -61,7 +70,7 @@ struct ExportRequest {
 };
 
 using Request = std::variant<StatusRequest, BusesRequest, ReadRequest, SwitchRequest, ScanRequest,
-                             EventsRequest, ExportRequest>;
+                             DirectRequest, EventsRequest, ExportRequest, ReloadRequest>;
 
 // A time as the technician writes it: RFC 3339 ("2026-11-24T08:00:00Z", with
 // an offset or milliseconds), or a date ("2026-11-24", midnight UTC).

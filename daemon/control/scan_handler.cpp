@@ -1,11 +1,12 @@
 // `scan BUS`: the technician's scan (daemon/cli/scan_command) run on the bus the
 // daemon owns: the poller lends its port for the scan's duration, so scheduled
 // reads pause instead of colliding with the scan's wildcard requests.
+#include <memory>
 #include <set>
 
 #include "cli/scan_command.hpp"
 #include "control/handlers.hpp"
-#include "control/wait_for_future.hpp"
+#include "control/lent_bus.hpp"
 
 namespace ecmgw::control {
 
@@ -82,16 +83,17 @@ void handle_scan(Session& s, const ScanRequest& r) {
     if (!setup) return s.error(setup.error().message, setup.error().exit_code);
     auto outcome = std::make_shared<ScanOutcome>();
     // Runs on the bus thread; shares nothing with this one but `outcome`.
-    auto job = [outcome, o = *options,
-                setup = *setup](transport::ByteLink& port) mutable -> bus::CommandResult {
+    auto job = [outcome, o = *options, setup = *setup](transport::ByteLink& port,
+                                                       const std::function<bool()>& stop) mutable {
         bus::CommandResult result;
         auto link = cli::DirectLink::borrow(std::move(setup), port);
         if (!link) {
             outcome->error = link.error();
             return result;
         }
+        // Asked before each unit or address tried (see lent_bus.hpp).
         const cli::ScanOutput out{[&](const std::string& line) { outcome->notes.push_back(line); },
-                                  nullptr, [] { return false; }};
+                                  nullptr, stop};
         auto found = cli::scan_link(**link, o, out);
         if (!found) {
             outcome->error = found.error();
@@ -104,13 +106,8 @@ void handle_scan(Session& s, const ScanRequest& r) {
         result.ok = true;
         return result;
     };
-    auto lent = s.daemon().with_link(r.bus, std::move(job));
-    if (!lent) return s.error("bus " + r.bus + " is not running", kExitUsage);
-    auto done = wait_for_future(s.connection(), std::move(*lent), kScanLimit);
-    if (!done) {
-        if (!s.connection().closed()) s.error("the scan did not finish in time", kExitNoAnswer);
-        return;
-    }
+    auto done = run_on_lent_bus(s, r.bus, std::move(job), kScanLimit, "the scan");
+    if (!done) return;
     if (!done->ok) {
         const std::string why =
             outcome->error.message.empty() ? done->error : outcome->error.message;

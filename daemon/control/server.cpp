@@ -55,7 +55,9 @@ Result clear_stale(const std::filesystem::path& path, const sockaddr_un& a) {
 }
 
 // Mode 0660, and group ecmgw when it exists, so technicians in that group use the
-// CLI without root.
+// CLI without root. Under the unit (Group=ecmgw) the socket is born in that group;
+// chown is then not called at all, since the unit's system call filter takes
+// @chown away (@privileged).
 void restrict_access(const std::filesystem::path& path) {
     if (::chmod(path.c_str(), kSocketMode) != 0) {
         spdlog::warn("control: chmod {}: {}", path.string(), std::strerror(errno));
@@ -64,6 +66,8 @@ void restrict_access(const std::filesystem::path& path) {
     group* found = nullptr;
     std::vector<char> buf(16384);
     if (getgrnam_r(kGroup, &grp, buf.data(), buf.size(), &found) != 0 || found == nullptr) return;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && st.st_gid == found->gr_gid) return;
     if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) {
         spdlog::warn("control: chgrp {} {}: {}", kGroup, path.string(), std::strerror(errno));
     }

@@ -384,10 +384,11 @@ class Rig:
         self.feed = Feed(self.broker, "ecm/v1/gw-test/#")
         self.daemon = None
 
-    def start_daemon(self):
+    def start_daemon(self, wrapper=()):
         """Starts ecmgw and waits for its store; with a command key, also for it to be
         subscribed to its commands topic (a command sent before that is not delivered:
-        the daemon's session is clean)."""
+        the daemon's session is clean). `wrapper`: a command line ecmgw runs under
+        (strace, …)."""
         log_path = os.path.join(self.workdir, "ecmgw.log")
         connected_before = 0
         started_before = 0
@@ -396,7 +397,8 @@ class Rig:
                 text = f.read()
             connected_before = text.count(b"cloud: connected")
             started_before = text.count(b" bus(es), ")
-        self.daemon = self.procs.start("ecmgw", [ECMGW, "--log-level", "debug", "run", "--config", self.config])
+        self.daemon = self.procs.start("ecmgw", [*wrapper, ECMGW, "--log-level", "debug", "run",
+                                                 "--config", self.config])
         database = os.path.join(self.data_dir, "ecmgw.db")
 
         def store_open():

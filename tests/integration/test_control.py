@@ -1,10 +1,12 @@
 """The control socket: `ecmgw status`, `read`, `relay`, `scan`, `events` and
 `export` through a running daemon that owns its bus (simulated DL/T 645-2007
-meters on a socat pty pair), and the direct commands' refusal of its port."""
+meters on a socat pty pair), and the direct commands on its port, which it runs
+on that bus."""
 
 import csv
 import datetime
 import decimal
+import grp
 import io
 import json
 import os
@@ -87,7 +89,14 @@ class ControlSocketTest(unittest.TestCase):
         cls.rig.close()
 
     def test_socket_is_group_only(self):
-        self.assertEqual(os.stat(self.socket).st_mode & 0o777, 0o660)
+        st = os.stat(self.socket)
+        self.assertEqual(st.st_mode & 0o777, 0o660)
+        # Group ecmgw where it exists (the technicians), else the daemon's own.
+        try:
+            group = grp.getgrnam("ecmgw").gr_gid
+        except KeyError:
+            group = os.getegid()
+        self.assertEqual(st.st_gid, group)
 
     def test_status_json_shows_buses_meters_accounts_outbox_and_cloud(self):
         def status_with_readings():
@@ -247,13 +256,57 @@ class ControlSocketTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertLessEqual(len(out.stdout.splitlines()), 3)
 
-    def test_direct_read_refuses_the_daemons_port(self):
-        out = ecmgw(self.rig, "read", "--device", self.rig.line.master_end, "--address", "000000000101")
+    def test_direct_read_on_the_daemons_port_runs_through_it(self):
+        device = self.rig.line.master_end
+        out = ecmgw(self.rig, "read", "--device", device, "--address", "000000000101",
+                    "--quantity", "energy_kwh", "--quantity", "meter_date", "--json")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("is bus floor1 of the running gateway daemon: the command runs through it",
+                      out.stderr)
+        body = json.loads(out.stdout, parse_float=D)
+        self.assertEqual(body["address"], "000000000101")
+        self.assertEqual(body["device"], device)
+        self.assertGreater(body["values"]["energy_kwh"], 0)
+        self.assertRegex(body["values"]["meter_date"], r"^\d{4}-\d{2}-\d{2}")
+        self.assertIn("bus floor1: scheduled polling paused", read_log(self.rig.daemon))
+        # The direct command's table and exit codes: 2 for a meter that does not answer.
+        out = ecmgw(self.rig, "read", "--device", device, "--address", "000000000101",
+                    "--quantity", "energy_kwh")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"meter 000000000101 \(dlt645-2007\) on .*\n  energy_kwh +\d")
+        out = ecmgw(self.rig, "read", "--device", device, "--address", "000000000999",
+                    "--quantity", "energy_kwh")
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn("did not answer", out.stderr)
+
+    def test_direct_line_flags_other_than_the_buses_are_refused(self):
+        out = ecmgw(self.rig, "read", "--device", self.rig.line.master_end, "--address",
+                    "000000000101", "--baud", "9600")
         self.assertEqual(out.returncode, 1, out.stdout)
-        self.assertIn("bus floor1 of the running gateway daemon", out.stderr)
-        out = ecmgw(self.rig, "relay", "--device", self.rig.line.master_end, "off")
+        self.assertIn("--baud 9600: the running gateway daemon keeps bus floor1 at 2400 8E1", out.stderr)
+
+    def test_direct_relay_on_the_daemons_port_runs_through_it(self):
+        out = ecmgw(self.rig, "relay", "--device", self.rig.line.master_end, "--address",
+                    "000000000102", "on")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("relay on: meter 000000000102 (dlt645-2007)", out.stdout)
+        self.assertIn("read back: on (relay closed)", out.stdout)
+        out = ecmgw(self.rig, "relay", "--device", self.rig.line.master_end, "--address",
+                    "000000000102", "on", "--timezone", "UTC")
         self.assertEqual(out.returncode, 1, out.stdout)
-        self.assertIn("bus floor1 of the running gateway daemon", out.stderr)
+        self.assertIn("--timezone", out.stderr)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run the CLI as another user")
+    def test_a_user_the_socket_refuses_does_not_open_the_port(self):
+        nobody = pwd.getpwnam("nobody")
+        out = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+                              "--clear-groups", ECMGW, "read", "--device", self.rig.line.master_end,
+                              "--address", "000000000101", "--socket", self.socket],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("the gateway daemon is running, but its control socket refused you", out.stderr)
+        self.assertIn("group ecmgw", out.stderr)
+        self.assertEqual(out.stdout, "")
 
     def test_a_meter_name_and_port_flags_together_are_refused(self):
         out = ecmgw(self.rig, "read", "E-0101", "--device", self.rig.line.master_end)

@@ -154,7 +154,7 @@ class UnitHardening(unittest.TestCase):
     def test_unit_runs_check_config_first_and_notifies(self):
         with open(UNIT) as f:
             text = f.read()
-        for line in ("Type=notify", "WatchdogSec=30", "ExecReload=/bin/kill -HUP $MAINPID",
+        for line in ("Type=notify", "WatchdogSec=30", "ExecReload=/usr/bin/ecmgw reload --pid $MAINPID",
                      "ExecStartPre=/usr/bin/ecmgw check-config /etc/ecmgw/ecmgw.toml",
                      "StateDirectory=ecmgw", "RuntimeDirectory=ecmgw", "SupplementaryGroups=dialout",
                      "DevicePolicy=closed", "DeviceAllow=char-ttyUSB rw"):

@@ -9,9 +9,10 @@ running 1000x fast, so credit runs out in seconds."""
 
 import os
 import signal
+import subprocess
 import unittest
 
-from harness import Rig, command_body, publish_command, read_log, store_query, wait_for
+from harness import ECMGW, Rig, command_body, publish_command, read_log, store_query, wait_for
 
 KEY = "k3y-for-the-provisioning-tests-0123456789"
 CONFIG_EXTRA = """
@@ -23,6 +24,9 @@ price = "0.5283"
 [prepaid]
 relay_min_interval_s = 0
 relay_daily_max = 1000
+
+[control]
+socket = "control.sock"
 """
 
 
@@ -209,6 +213,42 @@ class ProvisioningTest(unittest.TestCase):
         wait_for(lambda: len(rig.feed.events("config_reloaded")) > before, 30,
                  "the reload the cloud asked for")
         self.assertEqual(rig.feed.events("config_reloaded")[-1]["details"]["buses"], "restarted floor1")
+
+    def reload(self, *args):
+        return subprocess.run([ECMGW, "reload", *args], capture_output=True, text=True, timeout=180)
+
+    def test_ecmgw_reload_waits_for_the_outcome(self):
+        rig = self.rig
+        socket = os.path.join(rig.workdir, "control.sock")
+        wait_for(lambda: os.path.exists(socket), 30, "the control socket")
+        with open(rig.config) as f:
+            original = f.read()
+        out = self.reload("--socket", socket)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, "reloaded: kept floor1\n")
+
+        # A broken file: refused with its errors, and the bus polls on.
+        with open(rig.config, "w") as f:
+            f.write(original + "\n[[meter]]\nid = \"E-0001\"\n")
+        out = self.reload("--socket", socket)
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("reload refused; the running configuration stays in force", out.stderr)
+        self.assertIn("meter[4].bus: missing required key", out.stderr)
+        e1 = readings_of(rig, "E-0001")
+        wait_for(lambda: readings_of(rig, "E-0001") >= e1 + 2, 30, "polling to go on")
+
+        with open(rig.config, "w") as f:
+            f.write(original.replace("interval_s = 1", "interval_s = 2", 1))
+        out = self.reload("--socket", socket)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, "reloaded: restarted floor1\n")
+
+        # No control socket answers (--pid, as the unit's ExecReload= passes): SIGHUP.
+        before = len(rig.feed.events("config_reloaded"))
+        out = self.reload("--socket", os.path.join(rig.workdir, "none.sock"), "--pid", str(rig.daemon.pid))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("sent SIGHUP", out.stderr)
+        wait_for(lambda: len(rig.feed.events("config_reloaded")) > before, 30, "the SIGHUP reload")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "bus/bus_poller.hpp"
+#include "platform/log_context.hpp"
 
 using namespace ecmgw;
 using namespace std::chrono_literals;
@@ -20,6 +23,7 @@ struct Journal {
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<std::string> entries;
+    std::string switched_in_context;  // the log context's meter during the last switch
     bool hold_first_read = false;
     bool release = false;
 
@@ -81,6 +85,10 @@ class FakeDriver final : public bus::MeterDriver {
     }
     bool can_switch() const override { return switchable_; }
     Expected<bus::SupplyState, bus::ReadError> switch_supply(bus::BusContext&, bool on) override {
+        {
+            std::lock_guard lock(journal_.mutex);
+            journal_.switched_in_context = platform::log_context().meter;
+        }
         journal_.add(std::string("switch ") + id_ + (on ? " on" : " off"));
         return on ? bus::SupplyState::On : bus::SupplyState::Off;
     }
@@ -313,4 +321,92 @@ TEST_CASE("no supply check with an interval of 0") {
     poller.stop();
     std::lock_guard lock(journal.mutex);
     CHECK(std::count(journal.entries.begin(), journal.entries.end(), "state M1") == 0);
+}
+
+TEST_CASE("a job on the lent port keeps the bus alive for the watchdog while it progresses") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 1), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(1));  // the next turn is an hour away
+    // The job takes one step each time the test asks, and holds the bus in between
+    // (a scan waiting for its next unit's answer).
+    std::mutex mutex;
+    std::condition_variable changed;
+    int asked = 0, done = 0;
+    bool finish = false;
+    auto lent = poller.with_link([&](transport::ByteLink&, bus::BusPoller::Lease& lease) {
+        std::unique_lock lock(mutex);
+        while (changed.wait_for(lock, 20s, [&] { return finish || asked > done; }) && !finish) {
+            lease.progressed();
+            ++done;
+            changed.notify_all();
+        }
+        bus::CommandResult r;
+        r.ok = true;
+        return r;
+    });
+    for (int step = 1; step <= 3; ++step) {
+        const auto before = std::chrono::steady_clock::now();
+        std::unique_lock lock(mutex);
+        ++asked;
+        changed.notify_all();
+        REQUIRE(changed.wait_for(lock, 20s, [&] { return done == step; }));
+        // Only the job's progress can have moved the time: the bus thread is in the job.
+        CHECK(poller.last_alive() >= before);
+    }
+    {
+        std::lock_guard lock(mutex);
+        finish = true;
+    }
+    changed.notify_all();
+    REQUIRE(lent.wait_for(20s) == std::future_status::ready);
+    CHECK(lent.get().ok);
+    poller.stop();
+}
+
+TEST_CASE("stopping the poller ends a job on the lent port promptly") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 1), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(1));
+    std::promise<void> entered;
+    // A job that would run for a minute unless told to stop (a long scan).
+    auto lent = poller.with_link([&](transport::ByteLink&, bus::BusPoller::Lease& lease) {
+        entered.set_value();
+        const auto limit = std::chrono::steady_clock::now() + 60s;
+        bus::CommandResult r;
+        while (!lease.stopping() && std::chrono::steady_clock::now() < limit) {
+            lease.progressed();
+            std::this_thread::sleep_for(5ms);  // one step of the job's work
+        }
+        r.ok = lease.stopping();
+        r.error = r.ok ? "" : "never told to stop";
+        return r;
+    });
+    REQUIRE(entered.get_future().wait_for(20s) == std::future_status::ready);
+    const auto start = std::chrono::steady_clock::now();
+    poller.stop();
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+    REQUIRE(lent.wait_for(1s) == std::future_status::ready);
+    const auto result = lent.get();
+    CHECK_MESSAGE(result.ok, result.error);
+}
+
+TEST_CASE("a command's log lines name its meter (METER= in the journal)") {
+    Pty pty;
+    Journal journal;
+    CollectingSink sink;
+    bus::BusPoller poller(bus_on(pty.path), fake_meters(journal, 2), sink);
+    poller.start();
+    REQUIRE(journal.wait_for_entries(2));
+    auto done = poller.switch_supply("M2", true);
+    REQUIRE(done.wait_for(20s) == std::future_status::ready);
+    CHECK(done.get().ok);
+    poller.stop();
+    std::lock_guard lock(journal.mutex);
+    CHECK(journal.switched_in_context == "M2");
 }

@@ -34,6 +34,9 @@ TEST_CASE("each request the CLI writes parses back to itself") {
         ScanRequest{"floor1", "modbus", "eastron-sdm120", 3, 17, true},
         EventsRequest{0, true},
         ExportRequest{1795586044476, 1795586104476, "E-0102"},
+        DirectRequest{
+            "floor1", "relay", {{"link", {{"device", "/dev/ttyUSB0"}}}, {"action", "off"}}},
+        ReloadRequest{},
     };
     for (const auto& r : requests) {
         const auto line = request_line(r);
@@ -116,4 +119,13 @@ TEST_CASE("CSV fields are quoted only when they must be (RFC 4180)") {
     CHECK(ecmgw::cli::csv_field("a,b") == "\"a,b\"");
     CHECK(ecmgw::cli::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
     CHECK(ecmgw::cli::csv_field("two\nlines") == "\"two\nlines\"");
+}
+
+TEST_CASE("a direct command names a bus, one of the direct commands and its flags") {
+    CHECK(refusal(R"({"op":"direct","bus":"floor1","command":"scan","options":{}})")
+              .find("\"command\" must be read, relay or valve") != std::string::npos);
+    CHECK(refusal(R"({"op":"direct","bus":"floor1","command":"read"})")
+              .find("\"options\" must be an object") != std::string::npos);
+    CHECK(refusal(R"({"op":"direct","command":"read","options":{}})").find("missing \"bus\"") !=
+          std::string::npos);
 }
