@@ -198,6 +198,7 @@ class AccountsOnly final : public ecmgw::core::CoreHooks {
         return {};
     }
     void after_commit() override {}
+    void supply_observed(const ecmgw::core::SupplyObservation&) override {}
     void turn() override {}
     std::chrono::milliseconds turn_every() const override { return std::chrono::seconds(1); }
     std::string account_of(const std::string& meter) const override {
