@@ -91,9 +91,16 @@ class NoisyBusTest(unittest.TestCase):
             rig.start_daemon()
             readings = wait_for(lambda: len(rig.feed.readings()) >= 20 and rig.feed.readings(),
                                 90, "20 readings through the noise")
-            assert_gap_free_from(self, unique_seqs(readings))
+            # One seq counter for every kind: the silent meter's meter_offline event
+            # takes its seq among the readings.
+            last = max(r["seq"] for r in readings)
+            wait_for(lambda: {r["seq"] for r in rig.feed.readings() + rig.feed.events()}
+                     >= set(range(1, last + 1)), 30, "every seq up to the last reading's")
+            seqs = sorted({r["seq"] for r in rig.feed.readings() + rig.feed.events()})
+            assert_gap_free_from(self, seqs)
             self.assertEqual({r["meter"] for r in readings}, {"E-0001"},
                              "the silent meter must yield no readings")
+            self.assertEqual([e["meter"] for e in rig.feed.events("meter_offline")], ["E-0002"])
         finally:
             rig.close()
 
