@@ -32,6 +32,10 @@ constexpr std::size_t kWindow = 16;
 // Deleting acknowledged records is a write with fsync; batching the deletes keeps it
 // off the drain's critical path (a crash resends at most this much, by seq).
 constexpr std::chrono::milliseconds kDeleteEvery{250};
+// A failed delete (a full or read-only store fails at once) is tried again after a
+// pause that doubles up to a minute: retrying at once would spin and flood the log.
+constexpr std::chrono::milliseconds kFirstDeletePause{1000};
+constexpr std::chrono::milliseconds kMaxDeletePause{60000};
 // A halved batch size doubles back after this long without another drop.
 constexpr std::chrono::seconds kGrowAfter{60};
 // A single record on which the broker dropped the connection this many times in a row
@@ -486,17 +490,36 @@ void MqttUplink::reap(store::Store& store) {
     delete_acknowledged(store, false);
 }
 
-void MqttUplink::delete_acknowledged(store::Store& store, bool now) {
+void MqttUplink::delete_acknowledged(store::Store& store, bool now, bool last_chance) {
     const std::int64_t through = acked_.through();
     if (through <= deleted_through_) return;
-    if (!now && !in_flight_.empty() && Clock::now() - last_delete_ < kDeleteEvery) return;
+    const auto at = Clock::now();
+    if (delete_failing_ && at < delete_retry_at_ && !last_chance) return;
+    if (!now && !delete_failing_ && !in_flight_.empty() && at - last_delete_ < kDeleteEvery) return;
     if (auto ok = store.delete_outbox_through(through); !ok) {
-        // Published but not deleted: sent again later, and the cloud drops it by seq.
-        spdlog::error("store: {}", ok.error().message);
+        // Acknowledged but not deleted: this run does not publish them again (acked_
+        // holds them); after a restart they are, and the cloud drops them by seq.
+        delete_pause_ =
+            delete_failing_ ? std::min(delete_pause_ * 2, kMaxDeletePause) : kFirstDeletePause;
+        delete_retry_at_ = at + delete_pause_;
+        if (!delete_failing_) {
+            spdlog::error(
+                "store: cannot delete the acknowledged outbox records through seq {}: {}; "
+                "trying again with pauses of up to {} s",
+                through, ok.error().message, kMaxDeletePause.count() / 1000);
+        } else {
+            spdlog::debug("store: deleting acknowledged outbox records failed again: {}",
+                          ok.error().message);
+        }
+        delete_failing_ = true;
         return;
     }
+    if (delete_failing_) {
+        spdlog::info("store: acknowledged outbox records deleted again (through seq {})", through);
+    }
+    delete_failing_ = false;
     deleted_through_ = through;
-    last_delete_ = Clock::now();
+    last_delete_ = at;
 }
 
 // The connection ended with `in_flight_` unacknowledged: forget them, start the
@@ -585,8 +608,10 @@ void MqttUplink::session(mqtt::async_client& client, store::Store& store) {
         auto until = std::min(now + std::chrono::seconds(1), next_status_);
         if (next.due) until = std::min(until, *next.due);
         if (!in_flight_.empty()) until = std::min(until, in_flight_.front().sent + kAckTimeout);
-        if (acked_.through() > deleted_through_)
-            until = std::min(until, last_delete_ + kDeleteEvery);
+        if (acked_.through() > deleted_through_) {
+            until =
+                std::min(until, delete_failing_ ? delete_retry_at_ : last_delete_ + kDeleteEvery);
+        }
         std::unique_lock lock(mutex_);
         wake_.wait_until(lock, until, [&] {
             return stopping_ || lost_ || !completions_.empty() ||
@@ -606,7 +631,7 @@ void MqttUplink::shut_down(mqtt::async_client& client, store::Store& store) {
                          [&] { return lost_ || !completions_.empty(); });
     }
     reap(store);
-    delete_acknowledged(store, true);
+    delete_acknowledged(store, true, true);
     in_flight_.clear();
     bool lost = false;
     {

@@ -100,7 +100,9 @@ class MqttUplink {
     void shut_down(mqtt::async_client& client, store::Store& store);
     void connection_ended(bool was_publishing);
     void reap(store::Store& store);
-    void delete_acknowledged(store::Store& store, bool now);
+    // Deletes the acknowledged prefix of the outbox: batched while publishing (`now`
+    // false), and after a failure only once its pause is over (unless `last_chance`).
+    void delete_acknowledged(store::Store& store, bool now, bool last_chance = false);
     Next next_batch(store::Store& store);
     std::optional<Batch> take(store::Store& store, Stream& stream, bool front, Next& next);
     bool publish(mqtt::async_client& client, Batch batch);
@@ -133,6 +135,9 @@ class MqttUplink {
     AckedSeqs acked_;
     std::int64_t deleted_through_ = 0;
     Clock::time_point last_delete_{};
+    bool delete_failing_ = false;  // the last delete failed: wait for delete_retry_at_
+    Clock::time_point delete_retry_at_{};
+    std::chrono::milliseconds delete_pause_{0};
     Stream oldest_;
     std::optional<Stream> live_;
     bool prefer_live_ = true;

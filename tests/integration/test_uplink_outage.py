@@ -1,9 +1,13 @@
 """Broker outages and backlogs through the real binaries and a real mosquitto: nothing
 lost, seqs gap-free, the backlog in order, live records flowing beside the backlog,
-a second outage during the backfill, and a broker that drops the gateway on large
-messages (its batches shrink until they pass)."""
+a second outage during the backfill, a broker that drops the gateway on large
+messages (its batches shrink until they pass), and a store that refuses to delete
+acknowledged records (tried again after pauses, not at once)."""
 
+import os
 import signal
+import sqlite3
+import time
 import unittest
 
 from harness import (Rig, append_outbox_readings, read_log, store_query, unique_seqs, wait_for)
@@ -17,6 +21,13 @@ def first_arrival(readings):
     for i, r in enumerate(readings):
         order.setdefault(r["seq"], i)
     return order
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class OutageTest(unittest.TestCase):
@@ -93,6 +104,48 @@ class OutageTest(unittest.TestCase):
         log = read_log(daemon)
         self.assertIn("batches shrink", log)
         self.assertNotIn("will not take it", log)
+
+
+    def test_a_store_that_refuses_deletes_is_tried_again_after_pauses(self):
+        self.rig = rig = Rig(meters=3)
+        daemon = rig.start_daemon()
+        wait_for(lambda: len(rig.feed.readings()) >= 10, 60, "first readings")
+        # Deletes from the outbox now fail at once (as on a full or read-only store);
+        # appending to it still works, so records keep being published and acknowledged.
+        db = sqlite3.connect(f"{rig.data_dir}/ecmgw.db", timeout=10)
+        self.addCleanup(db.close)
+        with db:
+            db.execute("CREATE TRIGGER test_refuse_deletes BEFORE DELETE ON outbox "
+                       "BEGIN SELECT RAISE(ABORT, 'deletes refused by the test'); END")
+        refused = "deletes refused by the test"  # the store's error, in each attempt's line
+        wait_for(lambda: refused in read_log(daemon), 30, "the daemon to find it cannot delete")
+        # Measured over a window: a retry at once would use a whole core and log each time.
+        attempts_before = read_log(daemon).count(refused)
+        cpu_before, wall_before = cpu_seconds(daemon.pid), time.monotonic()
+        time.sleep(6)
+        cpu = cpu_seconds(daemon.pid) - cpu_before
+        wall = time.monotonic() - wall_before
+        attempts = read_log(daemon).count(refused) - attempts_before
+        print(f"\nstore refusing deletes: {cpu:.2f} s CPU in {wall:.1f} s, {attempts} attempts")
+        self.assertLess(cpu / wall, 0.3, "the daemon spins while deletes fail")
+        self.assertLessEqual(attempts, 4, "deletes are tried again after growing pauses")
+        failing = "cannot delete the acknowledged outbox records"
+        self.assertEqual(read_log(daemon).count(failing), 1, "an error once per change of state")
+        # Acknowledged records still in the outbox are not published again.
+        readings = rig.feed.readings()
+        self.assertEqual(len(readings), len(set(r["seq"] for r in readings)), "no seq twice")
+        pending = store_query(rig.data_dir, "SELECT count(*) FROM outbox")[0][0]
+        self.assertGreater(pending, 10, "the acknowledged records stay while deletes fail")
+
+        acked = max(r["seq"] for r in readings)
+        with db:
+            db.execute("DROP TRIGGER test_refuse_deletes")
+        wait_for(lambda: "acknowledged outbox records deleted again" in read_log(daemon), 90,
+                 "the daemon to delete again")
+        wait_for(lambda: (store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0]
+                          or acked + 1) > acked, 30, "the acknowledged records to leave the outbox")
+        self.assertEqual(read_log(daemon).count(failing), 1)
+
 
 
 if __name__ == "__main__":
