@@ -18,11 +18,6 @@ constexpr std::chrono::seconds kRetryAfterStoreError{2};
 // While writes keep failing, the log says so this often rather than every attempt.
 constexpr std::chrono::seconds kRemindEvery{60};
 
-std::string event_body(const char* type, std::int64_t now_ms, nlohmann::json details) {
-    return nlohmann::json{{"event", type}, {"ts", rfc3339_utc(now_ms)}, {"details", details}}
-        .dump();
-}
-
 }  // namespace
 
 Ingest::Ingest(store::Store& store, std::function<void()> on_committed, std::size_t max_batch,

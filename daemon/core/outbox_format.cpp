@@ -22,6 +22,10 @@ std::string reading_body(const store::Reading& r) {
                        nlohmann::json(r.quantity).dump(), r.value.to_string());
 }
 
+std::string event_body(std::string_view type, std::int64_t ts_ms, const nlohmann::json& details) {
+    return nlohmann::json{{"event", type}, {"ts", rfc3339_utc(ts_ms)}, {"details", details}}.dump();
+}
+
 std::string topic_suffix(const std::string& kind) {
     if (kind == kKindLedger) return "ledger";
     if (kind == kKindSummary) return "summaries";

@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "ecmgw/store/store.hpp"
 
@@ -16,6 +19,9 @@ std::string rfc3339_utc(std::int64_t unix_ms);
 // The body of a reading's outbox record: {"meter":…,"ts":…,"quantity":…,"value":…}.
 // The value is a JSON number written with exactly the meter's digits.
 std::string reading_body(const store::Reading& r);
+
+// The body of an event's outbox record: {"event":…,"ts":…,"details":{…}}.
+std::string event_body(std::string_view type, std::int64_t ts_ms, const nlohmann::json& details);
 
 // Outbox kinds and the topic suffix each is published under.
 inline constexpr const char* kKindReading = "reading";

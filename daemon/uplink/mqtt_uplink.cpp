@@ -39,8 +39,11 @@ constexpr std::chrono::milliseconds kMaxDeletePause{60000};
 // A halved batch size doubles back after this long without another drop.
 constexpr std::chrono::seconds kGrowAfter{60};
 // A single record on which the broker dropped the connection this many times in a row
-// is refused: skipped, so that it does not stop everything behind it.
+// is refused: skipped, so that it does not stop everything behind it, but only when the
+// broker acknowledged another message this recently (it takes publishes, just not this
+// one). A broker that takes none keeps every record.
 constexpr int kRefuseAfter = 3;
+constexpr std::chrono::minutes kAcceptedRecently{10};
 // A backlog is published beside live records when it is at least this many batches
 // (and records) long; shorter ones just go first.
 constexpr std::int64_t kSplitBatches = 2;
@@ -466,6 +469,7 @@ void MqttUplink::reap(store::Store& store) {
             continue;
         }
         acked_.add(it->first, it->last);
+        accepted_at_ = Clock::now();
         probing_ = false;
         strikes_ = 0;
         const auto configured = static_cast<std::size_t>(cfg_.cloud.batch_max_records);
@@ -522,10 +526,51 @@ void MqttUplink::delete_acknowledged(store::Store& store, bool now, bool last_ch
     last_delete_ = at;
 }
 
+// Gives up on outbox record `seq`, which the broker will not take: deletes it and
+// records the event outbox_record_refused in one transaction, so the cloud learns why
+// the seq is missing. False (the record kept) when the store cannot do it.
+bool MqttUplink::give_up(store::Store& store, std::int64_t seq, std::size_t bytes) {
+    auto found = store.peek_outbox(seq - 1, 1, SIZE_MAX);
+    if (!found) {
+        spdlog::error("store: {}", found.error().message);
+        return false;
+    }
+    const std::string kind =
+        !found->empty() && found->front().seq == seq ? found->front().kind : std::string();
+    const auto now = wall_ms();
+    const nlohmann::json details = {{"seq", seq}, {"kind", kind}, {"bytes", bytes}};
+    const auto event = [&]() -> Expected<std::int64_t> {
+        auto tx = store.begin();
+        if (!tx) return unexpected(tx.error());
+        if (auto deleted = tx->delete_outbox_record(seq); !deleted)
+            return unexpected(deleted.error());
+        auto appended =
+            tx->append_event(now, store::kEventOutboxRecordRefused,
+                             core::event_body(store::kEventOutboxRecordRefused, now, details));
+        if (!appended) return appended;
+        if (auto ok = tx->commit(); !ok) return unexpected(ok.error());
+        return appended;
+    }();
+    if (!event) {
+        spdlog::error("store: giving up on outbox record seq {}: {}", seq, event.error().message);
+        return false;
+    }
+    spdlog::error(
+        "cloud: the broker dropped the connection {} times on outbox record seq {} ({}, {} "
+        "bytes) sent alone, and takes other messages: it will not take this one. Deleted it "
+        "and reported it as event {} (seq {}); the record stays in the gateway's own tables",
+        strikes_, seq, kind, bytes, store::kEventOutboxRecordRefused, *event);
+    acked_.add(seq, seq);
+    std::lock_guard lock(mutex_);
+    ++stats_.refused;
+    dirty_ = true;
+    return true;
+}
+
 // The connection ended with `in_flight_` unacknowledged: forget them, start the
 // streams again at the first unacknowledged record, and, when the broker dropped us
 // while we were publishing, make the batches smaller (it may refuse their size).
-void MqttUplink::connection_ended(bool was_publishing) {
+void MqttUplink::connection_ended(store::Store& store, bool was_publishing) {
     if (was_publishing) {
         std::size_t records = 0;
         std::size_t bytes = 0;
@@ -540,16 +585,17 @@ void MqttUplink::connection_ended(bool was_publishing) {
             const std::int64_t seq = in_flight_.front().first;
             strikes_ = seq == strike_seq_ ? strikes_ + 1 : 1;
             strike_seq_ = seq;
-            if (strikes_ >= kRefuseAfter) {
+            const bool takes_others =
+                accepted_at_ && Clock::now() - *accepted_at_ < kAcceptedRecently;
+            if (strikes_ >= kRefuseAfter && takes_others) {
+                if (give_up(store, seq, bytes)) strikes_ = 0;
+            } else if (strikes_ == kRefuseAfter) {
                 spdlog::error(
                     "cloud: the broker dropped the connection {} times on outbox record seq {} "
-                    "({} bytes) sent alone: it will not take it. Skipping it: the cloud will "
-                    "not receive seq {} (the record stays in the gateway's own tables)",
-                    strikes_, seq, bytes, seq);
-                acked_.add(seq, seq);
-                strikes_ = 0;
-                std::lock_guard lock(mutex_);
-                ++stats_.refused;
+                    "({} bytes) sent alone, and has acknowledged no message in the last {} "
+                    "minutes: it may refuse every message. Keeping every record and trying "
+                    "again with backoff",
+                    strikes_, seq, bytes, kAcceptedRecently.count());
             } else {
                 spdlog::warn("cloud: connection dropped while publishing seq {} alone ({} bytes)",
                              seq, bytes);
@@ -710,7 +756,7 @@ void MqttUplink::run() {
             break;
         }
         reap(store);  // PUBACKs that arrived just before the end still count
-        connection_ended(!in_flight_.empty());
+        connection_ended(store, !in_flight_.empty());
         try {
             if (client->is_connected()) client->disconnect()->wait_for(std::chrono::seconds(2));
         } catch (const mqtt::exception&) {

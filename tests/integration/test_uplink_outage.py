@@ -1,16 +1,20 @@
 """Broker outages and backlogs through the real binaries and a real mosquitto: nothing
 lost, seqs gap-free, the backlog in order, live records flowing beside the backlog,
 a second outage during the backfill, a broker that drops the gateway on large
-messages (its batches shrink until they pass), and a store that refuses to delete
-acknowledged records (tried again after pauses, not at once)."""
+messages (its batches shrink until they pass, and a record too large even alone is
+given up and reported), a broker that takes no message at all (nothing given up), and a
+store that refuses to delete acknowledged records (tried again after pauses, not at
+once)."""
 
+import json
 import os
 import signal
 import sqlite3
 import time
 import unittest
 
-from harness import (Rig, append_outbox_readings, read_log, store_query, unique_seqs, wait_for)
+from harness import (Rig, append_outbox_readings, read_log, rfc3339_now, statuses, store_query,
+                     unique_seqs, wait_for)
 
 BACKLOG = 60000
 
@@ -21,6 +25,39 @@ def first_arrival(readings):
     for i, r in enumerate(readings):
         order.setdefault(r["seq"], i)
     return order
+
+
+SUFFIXES = ("readings", "ledger", "events", "summaries", "acks")
+
+
+def received_seqs(feed):
+    """Every seq received on any record topic, duplicates dropped."""
+    return {r["seq"] for suffix in SUFFIXES for r in feed.records(suffix)}
+
+
+def append_outbox_event(data_dir, body):
+    """Appends one event record to the outbox of a store no daemon has open, as
+    append_outbox_readings does. Returns its seq."""
+    db = sqlite3.connect(f"{data_dir}/ecmgw.db", timeout=10)
+    try:
+        with db:
+            seq = db.execute("SELECT value FROM sequence WHERE name = 'outbox'").fetchone()[0] + 1
+            db.execute("INSERT INTO outbox (seq, kind, body, created_ms) VALUES (?, 'event', ?, ?)",
+                       (seq, json.dumps(body, separators=(",", ":")), int(time.time() * 1000)))
+            db.execute("UPDATE sequence SET value = ? WHERE name = 'outbox'", (seq,))
+        return seq
+    finally:
+        db.close()
+
+
+def set_max_packet_size(broker, size):
+    """Rewrites the broker's max_packet_size line (none when `size` is None)."""
+    with open(broker.conf) as f:
+        lines = [line for line in f.read().splitlines() if not line.startswith("max_packet_size")]
+    if size is not None:
+        lines.append(f"max_packet_size {size}")
+    with open(broker.conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def cpu_seconds(pid):
@@ -95,16 +132,73 @@ class OutageTest(unittest.TestCase):
         wait_for(lambda: rig.feed.readings(), 30, "first readings")
         daemon.send_signal(signal.SIGTERM)
         self.assertEqual(daemon.wait(timeout=30), 0)
-        append_outbox_readings(rig.data_dir, 3000)  # 200-record messages of ~15 KB
+        append_outbox_readings(rig.data_dir, 1500)  # 200-record messages of ~15 KB
+        # One record too large even alone: given up, and the cloud told so.
+        big = append_outbox_event(rig.data_dir, {"event": "test_padding", "ts": rfc3339_now(),
+                                                 "details": {"pad": "x" * 5000}})
+        append_outbox_readings(rig.data_dir, 1500)
         daemon = rig.start_daemon()
+        refused = wait_for(lambda: rig.feed.events("outbox_record_refused"), 240,
+                           "the event outbox_record_refused")
+        details = refused[0]["details"]
+        self.assertEqual(details["seq"], big)
+        self.assertEqual(details["kind"], "event")
+        self.assertGreater(details["bytes"], 4000)
+        self.assertGreater(refused[0]["seq"], big)
         last = self.last_seq()
-        self.wait_all_through(last, 90)
-        seqs = sorted(set(r["seq"] for r in rig.feed.readings()))
-        self.assertEqual(seqs[:last], list(range(1, last + 1)))
+        expected = set(range(1, last + 1)) - {big}
+        wait_for(lambda: expected <= received_seqs(rig.feed), 120, f"every seq through {last} but {big}")
+        self.assertNotIn(big, received_seqs(rig.feed))
         log = read_log(daemon)
         self.assertIn("batches shrink", log)
-        self.assertNotIn("will not take it", log)
+        self.assertIn("it will not take this one", log)
+        self.assertEqual(log.count("it will not take this one"), 1, "only that record is given up")
+        self.assertEqual(store_query(rig.data_dir, f"SELECT count(*) FROM outbox WHERE seq = {big}"), [(0,)])
+        self.assertEqual(store_query(rig.data_dir, "SELECT count(*) FROM events WHERE type = "
+                                     "'outbox_record_refused'"), [(1,)])
 
+    def test_a_broker_that_takes_no_message_gets_none_dropped(self):
+        # Few records a second: the batches shrink to one record in a few drops.
+        self.rig = rig = Rig(meters=1, interval_s=5)
+        daemon = rig.start_daemon()
+        wait_for(lambda: len(rig.feed.readings()) >= 3, 30, "first readings")
+        daemon.send_signal(signal.SIGTERM)
+        self.assertEqual(daemon.wait(timeout=30), 0)
+        # The status, published first on every connection, is the gateway's smallest
+        # message after its CONNECT: a broker refusing packets of its size (less a
+        # margin for its numbers) takes the connection, then no message at all.
+        online = [m for m in statuses(rig.feed) if m.get("online")]
+        status = min(len(json.dumps(m, separators=(",", ":"))) for m in online)
+        rig.broker.stop()
+        set_max_packet_size(rig.broker, 2 + len("ecm/v1/gw-test/status") + 2 + status - 8)
+        rig.broker.start()
+        first = store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0] or self.last_seq() + 1
+        connected = read_log(daemon).count("cloud: connected")
+        daemon = rig.start_daemon()
+        wait_for(lambda: read_log(daemon).count("it may refuse every message") >= 1, 240,
+                 "three drops on one record sent alone")
+        log = read_log(daemon)
+        self.assertGreater(log.count("cloud: connected"), connected, "the broker took the CONNECT")
+        self.assertNotIn("it will not take this one", log)
+        self.assertEqual(store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0], first,
+                         "nothing is given up while the broker takes nothing")
+        self.assertEqual(store_query(rig.data_dir, "SELECT count(*) FROM events WHERE type = "
+                                     "'outbox_record_refused'"), [(0,)])
+        received_before = len(rig.feed.readings())
+
+        # A broker that takes messages again gets every record, in order, none missing.
+        rig.broker.stop()
+        set_max_packet_size(rig.broker, None)
+        rig.broker.start()
+        wait_for(rig.feed.connected.is_set, 30, "the test's subscriber to be back")
+        last = self.last_seq()
+        wait_for(lambda: set(range(1, last + 1)) <= received_seqs(rig.feed), 180,
+                 f"every seq through {last}")
+        readings = rig.feed.readings()[received_before:]
+        order = first_arrival(readings)
+        backlog = [order[s] for s in range(first, last + 1) if s in order]
+        self.assertEqual(backlog, sorted(backlog), "the kept records arrive in seq order")
+        self.assertEqual(rig.feed.events("outbox_record_refused"), [])
 
     def test_a_store_that_refuses_deletes_is_tried_again_after_pauses(self):
         self.rig = rig = Rig(meters=3)
@@ -145,7 +239,6 @@ class OutageTest(unittest.TestCase):
         wait_for(lambda: (store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0]
                           or acked + 1) > acked, 30, "the acknowledged records to leave the outbox")
         self.assertEqual(read_log(daemon).count(failing), 1)
-
 
 
 if __name__ == "__main__":
