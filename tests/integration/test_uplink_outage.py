@@ -74,6 +74,31 @@ class OutageTest(unittest.TestCase):
     def last_seq(self):
         return store_query(self.rig.data_dir, "SELECT value FROM sequence WHERE name='outbox'")[0][0]
 
+    def report_counts(self, what, refused=()):
+        """Stops the daemon (cleanly: what is in flight gets its PUBACK first) and prints
+        and checks the counts: records the gateway published (its outbox's seq counter),
+        acknowledged by the broker (deleted from the outbox: nothing else deletes here
+        but a `refused` record), duplicates the subscriber saw, and the lost ones: seqs
+        the broker acknowledged that the subscriber never received."""
+        rig = self.rig
+        rig.daemon.send_signal(signal.SIGTERM)
+        self.assertEqual(rig.daemon.wait(timeout=30), 0)
+        published = self.last_seq()
+        waiting = {s for (s,) in store_query(rig.data_dir, "SELECT seq FROM outbox")}
+        acknowledged = published - len(waiting) - len(refused)
+        expected = set(range(1, published + 1)) - waiting - set(refused)
+        try:
+            wait_for(lambda: expected <= received_seqs(rig.feed), 30, "the acknowledged records")
+        except AssertionError:
+            pass  # counted as lost below
+        received = received_seqs(rig.feed)
+        total = sum(len(rig.feed.records(suffix)) for suffix in SUFFIXES)
+        lost = len(expected - received)
+        print(f"\n{what}: {published} records published, {acknowledged} acknowledged, "
+              f"{total - len(received)} duplicates seen by the subscriber, {lost} lost "
+              f"({len(waiting)} still waiting in the outbox, {len(refused)} refused)")
+        self.assertEqual(lost, 0, f"acknowledged but never received: {sorted(expected - received)[:20]}")
+
     def wait_all_through(self, last, timeout=90):
         def complete():
             # Live records overtake the backlog: count only seqs up to `last`.
@@ -110,8 +135,6 @@ class OutageTest(unittest.TestCase):
         readings = rig.feed.readings()
         seqs = sorted(set(r["seq"] for r in readings))
         self.assertEqual(seqs[:last], list(range(1, last + 1)), "every seq, none missing")
-        duplicates = len(readings) - len(set(r["seq"] for r in readings))
-        print(f"\n{len(readings)} readings received, {duplicates} duplicates")
         # The backlog arrives in seq order (first arrivals; repeats after a reconnect aside).
         order = first_arrival(readings)
         backlog_order = [order[s] for s in range(first, backlog_end + 1)]
@@ -124,6 +147,7 @@ class OutageTest(unittest.TestCase):
         wait_for(lambda: store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0] in (None,)
                  or store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0] > backlog_end,
                  30, "the acknowledged backlog to leave the outbox")
+        self.report_counts("outage")
 
     def test_a_broker_that_drops_large_messages_gets_smaller_ones(self):
         # The broker disconnects a client that sends a packet over 4000 bytes.
@@ -156,6 +180,7 @@ class OutageTest(unittest.TestCase):
         self.assertEqual(store_query(rig.data_dir, f"SELECT count(*) FROM outbox WHERE seq = {big}"), [(0,)])
         self.assertEqual(store_query(rig.data_dir, "SELECT count(*) FROM events WHERE type = "
                                      "'outbox_record_refused'"), [(1,)])
+        self.report_counts("large messages", refused=[big])
 
     def test_a_broker_that_takes_no_message_gets_none_dropped(self):
         # Few records a second: the batches shrink to one record in a few drops.
@@ -199,6 +224,7 @@ class OutageTest(unittest.TestCase):
         backlog = [order[s] for s in range(first, last + 1) if s in order]
         self.assertEqual(backlog, sorted(backlog), "the kept records arrive in seq order")
         self.assertEqual(rig.feed.events("outbox_record_refused"), [])
+        self.report_counts("a broker that takes nothing, then everything")
 
     def test_a_store_that_refuses_deletes_is_tried_again_after_pauses(self):
         self.rig = rig = Rig(meters=3)
