@@ -36,6 +36,7 @@ enum class Q : std::size_t {
     InsertOutbox,
     PeekOutbox,
     DeleteOutbox,
+    DeleteOutboxRecord,
     OutboxStats,
     QueryReadingsOfMeter,
     QueryReadingsAll,
@@ -69,6 +70,7 @@ constexpr std::array<const char*, static_cast<std::size_t>(Q::Count_)> kSql = {
     "INSERT INTO outbox (seq, kind, body, created_ms) VALUES (?1, ?2, ?3, ?4)",
     "SELECT seq, kind, body, created_ms FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
     "DELETE FROM outbox WHERE seq <= ?1",
+    "DELETE FROM outbox WHERE seq = ?1",
     // The counts come from outbox_usage (kept by triggers, schema v4): summing the
     // bodies of a capped outbox would read hundreds of megabytes.
     "SELECT u.records, coalesce((SELECT min(seq) FROM outbox), 0),"
@@ -281,6 +283,15 @@ Expected<std::int64_t> Transaction::append_event(std::int64_t ts_ms, std::string
         if (auto r = stmt.run(); !r) return unexpected(r.error());
     }
     return append_outbox("event", body, ts_ms);
+}
+
+Expected<bool> Transaction::delete_outbox_record(std::int64_t seq) {
+    if (auto ok = ensure_open(open_, store_->db_, "delete_outbox_record"); !ok)
+        return unexpected(ok.error());
+    auto stmt = store_->stmts_->use(Q::DeleteOutboxRecord, "delete_outbox_record");
+    stmt.bind(1, seq);
+    if (auto r = stmt.run(); !r) return unexpected(r.error());
+    return sqlite3_changes(store_->db_) == 1;
 }
 
 Expected<std::vector<OutboxDrop>> Transaction::trim_outbox(std::int64_t cap_bytes,

@@ -137,6 +137,17 @@ std::optional<std::string> unauthenticated_id(std::string_view body) {
     return id;
 }
 
+// The unauthenticated id of a payload too large to be checked, for the refusal's
+// acknowledgement: the envelope is parsed, nothing else is.
+std::optional<std::string> oversized_id(std::string_view payload) {
+    std::string ignored;
+    const auto envelope = parse_strict(payload, ignored);
+    if (!envelope || !envelope->is_object()) return std::nullopt;
+    const auto body = envelope->find("body");
+    if (body == envelope->end() || !body->is_string()) return std::nullopt;
+    return unauthenticated_id(body->get_ref<const std::string&>());
+}
+
 Unexpected<Rejection> reject(std::string reason, std::optional<std::string> id = std::nullopt,
                              bool authenticated = false) {
     return unexpected(Rejection{std::move(id), authenticated, std::move(reason)});
@@ -259,8 +270,11 @@ Expected<VerifiedCommand, Rejection> verify_command(std::string_view payload, st
                                                     std::int64_t now_ms,
                                                     const VerifyOptions& options) {
     if (payload.size() > options.max_payload) {
-        return reject("the payload is " + std::to_string(payload.size()) +
-                      " bytes, more than the limit of " + std::to_string(options.max_payload));
+        std::string reason = "the command is too large: the payload is " +
+                             std::to_string(payload.size()) + " bytes, more than the limit of " +
+                             std::to_string(options.max_payload) + " bytes";
+        if (payload.size() > options.max_read) return reject(reason + " (not read)");
+        return reject(std::move(reason), oversized_id(payload));
     }
     std::string why;
     const auto envelope = parse_strict(payload, why);

@@ -22,6 +22,9 @@ namespace ecmgw::uplink {
 
 // A command is a few hundred bytes; a tariff a few kilobytes.
 inline constexpr std::size_t kMaxCommandPayload = 64 * 1024;
+// A larger payload is refused, but read for its id to acknowledge the refusal, up to
+// this ceiling; beyond it, it is not read at all (bounding the work a sender can cause).
+inline constexpr std::size_t kMaxCommandPayloadRead = 1024 * 1024;
 inline constexpr std::int64_t kDefaultFreshnessWindowMs = 300'000;
 inline constexpr std::size_t kMaxCommandIdLength = 128;
 // Envelope and body are JSON with at most this much nesting and no repeated keys.
@@ -47,9 +50,11 @@ struct Rejection {
 struct VerifyOptions {
     std::int64_t window_ms = kDefaultFreshnessWindowMs;  // |now - issued_at| <= window
     std::size_t max_payload = kMaxCommandPayload;
+    std::size_t max_read = kMaxCommandPayloadRead;  // read for an id only, above max_payload
 };
 
-// Checks, in order: the payload's size; the envelope (a JSON object with exactly the
+// Checks, in order: the payload's size (one too large, up to `max_read`, is read
+// only for its body's unauthenticated id); the envelope (a JSON object with exactly the
 // string fields "body" and "hmac"); hmac (64 hex digits, either case) against
 // HMAC-SHA256(key, body) in constant time; the body (a JSON object); its id (1 to 128
 // printable ASCII characters, no spaces); its issued_at; freshness against `now_ms`

@@ -32,11 +32,18 @@ constexpr std::size_t kWindow = 16;
 // Deleting acknowledged records is a write with fsync; batching the deletes keeps it
 // off the drain's critical path (a crash resends at most this much, by seq).
 constexpr std::chrono::milliseconds kDeleteEvery{250};
+// A failed delete (a full or read-only store fails at once) is tried again after a
+// pause that doubles up to a minute: retrying at once would spin and flood the log.
+constexpr std::chrono::milliseconds kFirstDeletePause{1000};
+constexpr std::chrono::milliseconds kMaxDeletePause{60000};
 // A halved batch size doubles back after this long without another drop.
 constexpr std::chrono::seconds kGrowAfter{60};
 // A single record on which the broker dropped the connection this many times in a row
-// is refused: skipped, so that it does not stop everything behind it.
+// is refused: skipped, so that it does not stop everything behind it, but only when the
+// broker acknowledged another message this recently (it takes publishes, just not this
+// one). A broker that takes none keeps every record.
 constexpr int kRefuseAfter = 3;
+constexpr std::chrono::minutes kAcceptedRecently{10};
 // A backlog is published beside live records when it is at least this many batches
 // (and records) long; shorter ones just go first.
 constexpr std::int64_t kSplitBatches = 2;
@@ -462,6 +469,7 @@ void MqttUplink::reap(store::Store& store) {
             continue;
         }
         acked_.add(it->first, it->last);
+        accepted_at_ = Clock::now();
         probing_ = false;
         strikes_ = 0;
         const auto configured = static_cast<std::size_t>(cfg_.cloud.batch_max_records);
@@ -486,23 +494,83 @@ void MqttUplink::reap(store::Store& store) {
     delete_acknowledged(store, false);
 }
 
-void MqttUplink::delete_acknowledged(store::Store& store, bool now) {
+void MqttUplink::delete_acknowledged(store::Store& store, bool now, bool last_chance) {
     const std::int64_t through = acked_.through();
     if (through <= deleted_through_) return;
-    if (!now && !in_flight_.empty() && Clock::now() - last_delete_ < kDeleteEvery) return;
+    const auto at = Clock::now();
+    if (delete_failing_ && at < delete_retry_at_ && !last_chance) return;
+    if (!now && !delete_failing_ && !in_flight_.empty() && at - last_delete_ < kDeleteEvery) return;
     if (auto ok = store.delete_outbox_through(through); !ok) {
-        // Published but not deleted: sent again later, and the cloud drops it by seq.
-        spdlog::error("store: {}", ok.error().message);
+        // Acknowledged but not deleted: this run does not publish them again (acked_
+        // holds them); after a restart they are, and the cloud drops them by seq.
+        delete_pause_ =
+            delete_failing_ ? std::min(delete_pause_ * 2, kMaxDeletePause) : kFirstDeletePause;
+        delete_retry_at_ = at + delete_pause_;
+        if (!delete_failing_) {
+            spdlog::error(
+                "store: cannot delete the acknowledged outbox records through seq {}: {}; "
+                "trying again with pauses of up to {} s",
+                through, ok.error().message, kMaxDeletePause.count() / 1000);
+        } else {
+            spdlog::debug("store: deleting acknowledged outbox records failed again: {}",
+                          ok.error().message);
+        }
+        delete_failing_ = true;
         return;
     }
+    if (delete_failing_) {
+        spdlog::info("store: acknowledged outbox records deleted again (through seq {})", through);
+    }
+    delete_failing_ = false;
     deleted_through_ = through;
-    last_delete_ = Clock::now();
+    last_delete_ = at;
+}
+
+// Gives up on outbox record `seq`, which the broker will not take: deletes it and
+// records the event outbox_record_refused in one transaction, so the cloud learns why
+// the seq is missing. False (the record kept) when the store cannot do it.
+bool MqttUplink::give_up(store::Store& store, std::int64_t seq, std::size_t bytes) {
+    auto found = store.peek_outbox(seq - 1, 1, SIZE_MAX);
+    if (!found) {
+        spdlog::error("store: {}", found.error().message);
+        return false;
+    }
+    const std::string kind =
+        !found->empty() && found->front().seq == seq ? found->front().kind : std::string();
+    const auto now = wall_ms();
+    const nlohmann::json details = {{"seq", seq}, {"kind", kind}, {"bytes", bytes}};
+    const auto event = [&]() -> Expected<std::int64_t> {
+        auto tx = store.begin();
+        if (!tx) return unexpected(tx.error());
+        if (auto deleted = tx->delete_outbox_record(seq); !deleted)
+            return unexpected(deleted.error());
+        auto appended =
+            tx->append_event(now, store::kEventOutboxRecordRefused,
+                             core::event_body(store::kEventOutboxRecordRefused, now, {}, details));
+        if (!appended) return appended;
+        if (auto ok = tx->commit(); !ok) return unexpected(ok.error());
+        return appended;
+    }();
+    if (!event) {
+        spdlog::error("store: giving up on outbox record seq {}: {}", seq, event.error().message);
+        return false;
+    }
+    spdlog::error(
+        "cloud: the broker dropped the connection {} times on outbox record seq {} ({}, {} "
+        "bytes) sent alone, and takes other messages: it will not take this one. Deleted it "
+        "and reported it as event {} (seq {}); the record stays in the gateway's own tables",
+        strikes_, seq, kind, bytes, store::kEventOutboxRecordRefused, *event);
+    acked_.add(seq, seq);
+    std::lock_guard lock(mutex_);
+    ++stats_.refused;
+    dirty_ = true;
+    return true;
 }
 
 // The connection ended with `in_flight_` unacknowledged: forget them, start the
 // streams again at the first unacknowledged record, and, when the broker dropped us
 // while we were publishing, make the batches smaller (it may refuse their size).
-void MqttUplink::connection_ended(bool was_publishing) {
+void MqttUplink::connection_ended(store::Store& store, bool was_publishing) {
     if (was_publishing) {
         std::size_t records = 0;
         std::size_t bytes = 0;
@@ -517,16 +585,17 @@ void MqttUplink::connection_ended(bool was_publishing) {
             const std::int64_t seq = in_flight_.front().first;
             strikes_ = seq == strike_seq_ ? strikes_ + 1 : 1;
             strike_seq_ = seq;
-            if (strikes_ >= kRefuseAfter) {
+            const bool takes_others =
+                accepted_at_ && Clock::now() - *accepted_at_ < kAcceptedRecently;
+            if (strikes_ >= kRefuseAfter && takes_others) {
+                if (give_up(store, seq, bytes)) strikes_ = 0;
+            } else if (strikes_ == kRefuseAfter) {
                 spdlog::error(
                     "cloud: the broker dropped the connection {} times on outbox record seq {} "
-                    "({} bytes) sent alone: it will not take it. Skipping it: the cloud will "
-                    "not receive seq {} (the record stays in the gateway's own tables)",
-                    strikes_, seq, bytes, seq);
-                acked_.add(seq, seq);
-                strikes_ = 0;
-                std::lock_guard lock(mutex_);
-                ++stats_.refused;
+                    "({} bytes) sent alone, and has acknowledged no message in the last {} "
+                    "minutes: it may refuse every message. Keeping every record and trying "
+                    "again with backoff",
+                    strikes_, seq, bytes, kAcceptedRecently.count());
             } else {
                 spdlog::warn("cloud: connection dropped while publishing seq {} alone ({} bytes)",
                              seq, bytes);
@@ -585,8 +654,10 @@ void MqttUplink::session(mqtt::async_client& client, store::Store& store) {
         auto until = std::min(now + std::chrono::seconds(1), next_status_);
         if (next.due) until = std::min(until, *next.due);
         if (!in_flight_.empty()) until = std::min(until, in_flight_.front().sent + kAckTimeout);
-        if (acked_.through() > deleted_through_)
-            until = std::min(until, last_delete_ + kDeleteEvery);
+        if (acked_.through() > deleted_through_) {
+            until =
+                std::min(until, delete_failing_ ? delete_retry_at_ : last_delete_ + kDeleteEvery);
+        }
         std::unique_lock lock(mutex_);
         wake_.wait_until(lock, until, [&] {
             return stopping_ || lost_ || !completions_.empty() ||
@@ -606,7 +677,7 @@ void MqttUplink::shut_down(mqtt::async_client& client, store::Store& store) {
                          [&] { return lost_ || !completions_.empty(); });
     }
     reap(store);
-    delete_acknowledged(store, true);
+    delete_acknowledged(store, true, true);
     in_flight_.clear();
     bool lost = false;
     {
@@ -685,7 +756,7 @@ void MqttUplink::run() {
             break;
         }
         reap(store);  // PUBACKs that arrived just before the end still count
-        connection_ended(!in_flight_.empty());
+        connection_ended(store, !in_flight_.empty());
         try {
             if (client->is_connected()) client->disconnect()->wait_for(std::chrono::seconds(2));
         } catch (const mqtt::exception&) {

@@ -44,7 +44,7 @@ struct UplinkStats {
     std::uint64_t records = 0;
     std::int64_t last_acked_seq = 0;
     std::string last_error;
-    std::uint64_t refused = 0;  // single records the broker would not take (skipped)
+    std::uint64_t refused = 0;  // single records the broker would not take (deleted, reported)
     std::size_t batch_cap = 0;  // the current most records per message
 };
 
@@ -98,9 +98,12 @@ class MqttUplink {
     // Publishes while connected; returns when the connection is gone or on stop.
     void session(mqtt::async_client& client, store::Store& store);
     void shut_down(mqtt::async_client& client, store::Store& store);
-    void connection_ended(bool was_publishing);
+    void connection_ended(store::Store& store, bool was_publishing);
+    bool give_up(store::Store& store, std::int64_t seq, std::size_t bytes);
     void reap(store::Store& store);
-    void delete_acknowledged(store::Store& store, bool now);
+    // Deletes the acknowledged prefix of the outbox: batched while publishing (`now`
+    // false), and after a failure only once its pause is over (unless `last_chance`).
+    void delete_acknowledged(store::Store& store, bool now, bool last_chance = false);
     Next next_batch(store::Store& store);
     std::optional<Batch> take(store::Store& store, Stream& stream, bool front, Next& next);
     bool publish(mqtt::async_client& client, Batch batch);
@@ -133,6 +136,9 @@ class MqttUplink {
     AckedSeqs acked_;
     std::int64_t deleted_through_ = 0;
     Clock::time_point last_delete_{};
+    bool delete_failing_ = false;  // the last delete failed: wait for delete_retry_at_
+    Clock::time_point delete_retry_at_{};
+    std::chrono::milliseconds delete_pause_{0};
     Stream oldest_;
     std::optional<Stream> live_;
     bool prefer_live_ = true;
@@ -140,7 +146,8 @@ class MqttUplink {
     std::size_t cap_records_ = 0;
     std::size_t cap_bytes_ = 0;
     Clock::time_point shrunk_at_{};
-    bool probing_ = false;  // one message at a time until the next PUBACK
+    bool probing_ = false;                          // one message at a time until the next PUBACK
+    std::optional<Clock::time_point> accepted_at_;  // the last PUBACK of records
     std::int64_t strike_seq_ = 0;
     int strikes_ = 0;
     std::string since_;  // when the current connection was made, RFC 3339

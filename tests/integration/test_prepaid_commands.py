@@ -284,10 +284,34 @@ class RefusedCommandsTest(CommandRig):
         self.assert_nothing_changed()
         self.assertEqual(len(rig.acks()), len(cases))
 
+    def test_an_oversized_command_is_refused_with_an_acknowledgement_and_its_id_stays_usable(self):
+        rig = self.rig
+        body = topup("A-0201", 1000, "wx-oversized")
+        oversized = dict(body, pad="x" * (70 * 1024))
+        ack = self.ack_of(oversized)
+        self.assertFalse(ack["ok"], ack)
+        self.assertIn("too large", ack["error"])
+        self.assertIn("more than the limit of 65536 bytes", ack["error"])
+        self.assertIn("too large", read_log(rig.daemon))
+        # Read only for its id, which is not authenticated: not recorded, nothing done.
+        self.assertEqual(q(rig, f"SELECT count(*) FROM applied_commands WHERE id = '{body['id']}'"), [(0,)])
+        self.assertEqual(balance(rig, "A-0201"), 5000)
+        # Beyond 1 MiB a payload is not read at all: logged, not acknowledged.
+        huge = topup("A-0201", 1000, "wx-huge-payload")
+        huge["pad"] = "x" * (1024 * 1024)
+        self.send(huge)
+        self.sync()
+        self.assertIn("(not read)", read_log(rig.daemon))
+        self.assertEqual(rig.acks(huge["id"]), [])
+        # The id stays usable: the command, sent at its proper size, applies.
+        self.send(body)
+        acks = wait_for(lambda: len(rig.acks(body["id"])) >= 2 and rig.acks(body["id"]), 30,
+                        "the command's acknowledgement at its proper size")
+        self.assertTrue(acks[1]["ok"], acks[1])
+        self.assertEqual(balance(rig, "A-0201"), 6000)
+
     def test_unreadable_payloads_are_logged_and_dropped(self):
         rig = self.rig
-        oversized = topup("A-0201", 1000, "wx-oversized")
-        oversized["pad"] = "x" * (70 * 1024)
         payloads = [
             ("envelope not JSON", b'{"body": "{\\"id\\":\\"c-x\\"", "hmac": ', "the envelope is not valid JSON"),
             ("envelope not an object", b'["body", "hmac"]', "the envelope must be a JSON object"),
@@ -295,7 +319,6 @@ class RefusedCommandsTest(CommandRig):
              "unexpected envelope field"),
             ("body not JSON", sign_command(KEY, "topup A-0201 1000 fen please"), "the body is not valid JSON"),
             ("body not an object", sign_command(KEY, "[1, 2, 3]"), "the body must be a JSON object"),
-            ("oversized payload", sign_command(KEY, oversized), "more than the limit of 65536"),
             ("empty payload", b"", "the envelope is"),
         ]
         for what, payload, _ in payloads:

@@ -274,17 +274,36 @@ TEST_CASE("the payload's size is limited") {
         REQUIRE(padded.size() == kMaxCommandPayload);
         CHECK(verify_command(padded, kKey, kNow).has_value());
     }
-    SUBCASE("one byte more is refused before it is parsed") {
+    SUBCASE("one byte more is refused, named by its unauthenticated id") {
         const std::string padded = good + std::string(kMaxCommandPayload + 1 - good.size(), ' ');
         const auto r = refused(padded);
+        CHECK(contains(r.reason, "too large"));
         CHECK(contains(r.reason, "65537 bytes"));
         CHECK(contains(r.reason, "65536"));
-        CHECK_FALSE(r.id.has_value());
+        REQUIRE(r.id.has_value());
+        CHECK(*r.id == "c-7f3a");
+        CHECK_FALSE(r.authenticated);
     }
-    SUBCASE("a big signed body is refused too") {
+    SUBCASE("a big signed body is refused too, its id read but not authenticated") {
         const std::string body = R"({"id":"c-9","issued_at":"2026-11-24T08:00:00Z","pad":")" +
                                  std::string(70000, 'x') + "\"}";
-        CHECK(contains(refused(signed_envelope(body)).reason, "more than the limit"));
+        const auto r = refused(signed_envelope(body));
+        CHECK(contains(r.reason, "more than the limit"));
+        REQUIRE(r.id.has_value());
+        CHECK(*r.id == "c-9");
+        CHECK_FALSE(r.authenticated);
+    }
+    SUBCASE("a payload too large to read at all is refused without an id") {
+        const std::string body = R"({"id":"c-9","issued_at":"2026-11-24T08:00:00Z","pad":")" +
+                                 std::string(kMaxCommandPayloadRead, 'x') + "\"}";
+        const auto r = refused(signed_envelope(body));
+        CHECK(contains(r.reason, "not read"));
+        CHECK_FALSE(r.id.has_value());
+    }
+    SUBCASE("a too large payload that is not an envelope is refused without an id") {
+        CHECK_FALSE(refused(std::string(kMaxCommandPayload + 1, 'x')).id.has_value());
+        const std::string no_body = R"({"hmac":"00","x":")" + std::string(70000, 'x') + "\"}";
+        CHECK_FALSE(refused(no_body).id.has_value());
     }
     SUBCASE("the limit is an option") {
         VerifyOptions small;

@@ -68,6 +68,8 @@ struct PruneResult {
 // Event types the store itself raises; the cap never drops them.
 inline constexpr const char* kEventOutboxDropped = "outbox_dropped";
 inline constexpr const char* kEventStoreWriteFailed = "store_write_failed";
+// Raised by the uplink when it gives up on a record the broker will not take.
+inline constexpr const char* kEventOutboxRecordRefused = "outbox_record_refused";
 
 class Store;
 namespace detail {
@@ -93,6 +95,8 @@ class Transaction {
     Expected<std::int64_t> append_event(std::int64_t ts_ms, std::string_view type,
                                         std::string_view body, std::string_view meter = {},
                                         std::string_view account = {});
+    // Deletes the outbox record `seq` (one the broker refuses); false when there is none.
+    Expected<bool> delete_outbox_record(std::int64_t seq);
     // When the outbox's bodies exceed `cap_bytes`, drops the oldest records until
     // they fit in `target_bytes` (<= cap_bytes): readings first, then summaries,
     // events, ledger entries and acknowledgements, each kind only once the kinds
