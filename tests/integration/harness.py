@@ -332,11 +332,15 @@ class Rig:
 
     def __init__(self, meters=3, sim_args=(), interval_s=1, bus_extra=None, meter_configs=None,
                  extra_config="", command_key=None, cloud=None, broker_listener=None,
-                 broker_extra="", uri=None):
+                 broker_extra="", uri=None, more_buses=None):
         """`command_key`: the daemon takes commands signed with it (a key file in the
         workdir, named by [cloud] command_key_file); `cloud`: more [cloud] keys.
         `broker_listener`, `broker_extra`: see Broker; `uri(broker)`: the daemon's
-        [cloud] uri (a string or a list), default the broker's plain URI."""
+        [cloud] uri (a string or a list), default the broker's plain URI.
+        `more_buses`: {bus name: [[meter]] tables without `bus`}, buses beside floor1
+        with floor1's line settings, each on a pty pair of its own and served by an
+        ecmgw-sim of its own that reads the config file (--config --bus); their
+        simulators are `self.sims[name]`, their lines `self.lines[name]`."""
         self.workdir = tempfile.mkdtemp(prefix="ecmgw-it-")
         self.command_key = command_key
         self._command_sender = None
@@ -368,21 +372,37 @@ class Rig:
             self.meter_ids = {str(m.get("address", m.get("unit"))): m["id"] for m in meter_configs}
             self.addresses = list(self.meter_ids)
             sim_meters = ["--config", self.config, "--bus", "floor1"]
+        buses = [bus]
+        meters = [{"id": m["id"], "bus": "floor1", **{k: v for k, v in m.items() if k != "id"}}
+                  for m in meter_configs]
+        self.lines = {"floor1": self.line}
+        for name, tables in (more_buses or {}).items():
+            self.lines[name] = PtyPair(self.procs, self.workdir, name)
+            buses.append({**bus, "name": name, "device": self.lines[name].master_end})
+            meters += [{"id": m["id"], "bus": name, "interval_s": interval_s,
+                        **{k: v for k, v in m.items() if k != "id"}} for m in tables]
         write_config(self.config, "gw-test", self.data_dir,
-                     uri(self.broker) if uri else self.broker.uri, [bus],
-                     [{"id": m["id"], "bus": "floor1", **{k: v for k, v in m.items() if k != "id"}}
-                      for m in meter_configs],
+                     uri(self.broker) if uri else self.broker.uri, buses, meters,
                      extra=extra_config, profiles_dir=PROFILES_DIR, cloud=cloud)
-        self.sim = self.procs.start("sim", [
-            ECMGW_SIM, "--device", self.line.meter_end, *sim_meters,
-            "--answer-delay-ms", "5", "--answer-log", self.answer_log, *sim_args])
-        wait_for(lambda: "serving" in read_log(self.sim) or self.sim.poll() is not None, 10,
-                 "ecmgw-sim to serve")
-        if self.sim.poll() is not None:
-            self.procs.stop_all()
-            raise AssertionError(f"ecmgw-sim exited with {self.sim.returncode}:\n{read_log(self.sim)}")
+        self.sim = self._start_sim("sim", self.line, [*sim_meters, "--answer-log", self.answer_log,
+                                                      *sim_args])
+        self.sims = {"floor1": self.sim}
+        for name in more_buses or {}:
+            self.sims[name] = self._start_sim(f"sim-{name}", self.lines[name], [
+                "--config", self.config, "--bus", name,
+                "--answer-log", os.path.join(self.workdir, f"answers-{name}.jsonl")])
         self.feed = Feed(self.broker, "ecm/v1/gw-test/#")
         self.daemon = None
+
+    def _start_sim(self, name, line, args):
+        sim = self.procs.start(name, [ECMGW_SIM, "--device", line.meter_end,
+                                      "--answer-delay-ms", "5", *args])
+        wait_for(lambda: "serving" in read_log(sim) or sim.poll() is not None, 10,
+                 f"{name} to serve")
+        if sim.poll() is not None:
+            self.procs.stop_all()
+            raise AssertionError(f"{name} exited with {sim.returncode}:\n{read_log(sim)}")
+        return sim
 
     def start_daemon(self, wrapper=()):
         """Starts ecmgw and waits for its store; with a command key, also for it to be

@@ -7,6 +7,10 @@ survive a restart; SIGHUP re-reads the file, restarting only the buses that chan
 The simulator serves three DL/T 645 meters (addresses 1..3) at 10 kW on a clock
 running 1000x fast, so credit runs out in seconds."""
 
+import collections
+import datetime
+import decimal
+import json
 import os
 import signal
 import subprocess
@@ -249,6 +253,188 @@ class ProvisioningTest(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("sent SIGHUP", out.stderr)
         wait_for(lambda: len(rig.feed.events("config_reloaded")) > before, 30, "the SIGHUP reload")
+
+
+def dlt645_meter(mid, address):
+    return {"id": mid, "protocol": "dlt645-2007", "address": address, "kind": "electricity",
+            "quantities": ["energy_kwh", "voltage_a_v"]}
+
+
+def ts_ms(rfc3339):
+    t = datetime.datetime.strptime(rfc3339, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+
+
+def edit_meter(text, mid, old, new):
+    """The config text with `old` replaced by `new` in the [[meter]] table of `mid` only."""
+    tables = text.split("\n\n")
+    hit = [i for i, t in enumerate(tables) if t.startswith("[[meter]]") and f'id = "{mid}"' in t]
+    assert len(hit) == 1 and old in tables[hit[0]], (mid, old)
+    tables[hit[0]] = tables[hit[0]].replace(old, new)
+    return "\n\n".join(tables)
+
+
+class ReloadTwoBusesTest(unittest.TestCase):
+    """A reload with a changed, an unchanged and an invalid config, on two buses (each
+    its own line and simulator), polled every second: the changed bus restarts, the
+    other keeps polling through it, a broken file changes nothing, and every record
+    reaches the cloud."""
+
+    A_POLL_S = 1
+    # The longest pause between two of floor1's readings of one meter the test accepts:
+    # its interval and a turn, plus slack for a loaded machine.
+    A_MAX_GAP_MS = 6000
+
+    def setUp(self):
+        self.rig = Rig(meter_configs=[dlt645_meter("E-0101", "000000000101"),
+                                      dlt645_meter("E-0102", "000000000102")],
+                       interval_s=self.A_POLL_S,
+                       more_buses={"floor2": [dlt645_meter("E-0201", "000000000201")]})
+        self.rig.start_daemon()
+
+    def tearDown(self):
+        self.rig.close()
+
+    def ecmgw(self, *args):
+        return subprocess.run([ECMGW, *args, "--socket", os.path.join(self.rig.workdir, "control.sock")],
+                              capture_output=True, text=True, timeout=180)
+
+    def status(self):
+        out = self.ecmgw("status", "--json")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        return json.loads(out.stdout)
+
+    def bus_requests(self):
+        return {b["name"]: b["counters"]["requests"] for b in self.status()["buses"]}
+
+    def opened(self, bus):
+        return read_log(self.rig.daemon).count(f"bus {bus}: opened")
+
+    def published(self, meter):
+        """The readings of `meter` received over MQTT, one per seq, in seq order."""
+        return sorted({r["seq"]: r for r in self.rig.feed.readings() if r["meter"] == meter}.values(),
+                      key=lambda r: r["seq"])
+
+    def wait_published(self, meter, after_seq, n, what):
+        return wait_for(lambda: (lambda rs: rs if len(rs) >= n else None)(
+            [r for r in self.published(meter) if r["seq"] > after_seq]), 60, what)
+
+    def rewrite(self, text):
+        with open(self.rig.config, "w") as f:
+            f.write(text)
+
+    def test_reload_with_a_changed_an_unchanged_and_an_invalid_config(self):
+        rig = self.rig
+        with open(rig.config) as f:
+            original = f.read()
+        self.wait_published("E-0101", 0, 3, "floor1's first readings")
+        self.wait_published("E-0201", 0, 3, "floor2's first readings")
+        # Enough requests on floor2 that a fresh poller's count is plainly lower.
+        wait_for(lambda: self.bus_requests()["floor2"] >= 20, 60, "20 requests on floor2")
+        first_reload_ms = ts_ms(self.published("E-0101")[-1]["ts"])
+
+        # 1. floor2's meter reads other quantities: `ecmgw reload` restarts floor2 only.
+        changed = edit_meter(original, "E-0201", '"voltage_a_v"', '"current_a_a"')
+        self.rewrite(changed)
+        before, opened1, opened2 = self.bus_requests(), self.opened("floor1"), self.opened("floor2")
+        out = self.ecmgw("reload")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, "reloaded: kept floor1; restarted floor2\n")
+        after = self.bus_requests()
+        # Kept: the same poller, its statistics intact; restarted: a new one, counting anew.
+        self.assertGreaterEqual(after["floor1"], before["floor1"])
+        self.assertLess(after["floor2"], before["floor2"])
+        wait_for(lambda: self.opened("floor2") > opened2, 30, "floor2 to open its port again")
+        self.assertEqual(self.opened("floor1"), opened1)
+        reloaded = wait_for(lambda: rig.feed.events("config_reloaded"), 30, "the config_reloaded event")
+        self.assertEqual(reloaded[-1]["details"]["buses"], "kept floor1; restarted floor2")
+        # The new quantities are read; once they are, the old poller is gone.
+        new_q = wait_for(lambda: [r for r in self.published("E-0201") if r["quantity"] == "current_a_a"],
+                         60, "E-0201's current_a_a")
+        later = self.wait_published("E-0201", new_q[0]["seq"], 3, "more of E-0201's readings")
+        self.assertEqual({r["quantity"] for r in later}, {"energy_kwh", "current_a_a"})
+
+        # 2. floor2's interval changed, reloaded by SIGHUP: again floor2 alone restarts.
+        opened2 = self.opened("floor2")
+        self.rewrite(edit_meter(changed, "E-0201", "interval_s = 1", "interval_s = 2"))
+        os.kill(rig.daemon.pid, signal.SIGHUP)
+        wait_for(lambda: len(rig.feed.events("config_reloaded")) >= 2, 30, "the SIGHUP reload")
+        self.assertEqual(rig.feed.events("config_reloaded")[-1]["details"]["buses"],
+                         "kept floor1; restarted floor2")
+        wait_for(lambda: self.opened("floor2") > opened2, 30, "floor2 to open its port again")
+        self.assertEqual(self.opened("floor1"), opened1)
+
+        # floor1 polled on through both reloads without a pause.
+        reload_seq = rig.feed.events("config_reloaded")[-1]["seq"]
+        self.wait_published("E-0101", reload_seq, 4, "floor1's readings after the reloads")
+        self.wait_published("E-0201", reload_seq, 2, "floor2's readings after the reloads")
+        for mid in ("E-0101", "E-0102"):
+            times = sorted({ts_ms(r["ts"]) for r in self.published(mid) if r["quantity"] == "energy_kwh"})
+            around = [t for t in times if t >= first_reload_ms - 5000]
+            gaps = [b - a for a, b in zip(around, around[1:])]
+            self.assertGreater(len(gaps), 4)
+            self.assertLessEqual(max(gaps), self.A_MAX_GAP_MS, f"{mid}'s readings paused across the reloads")
+
+        # 3. A broken file (one wrong value) beside a valid change: refused, naming the
+        # line; nothing changes, both buses poll on.
+        with open(rig.config) as f:
+            good = f.read()
+        broken = good.replace("baud = 2400", 'baud = "fast"', 1) + (
+            '\n[[meter]]\nid = "E-0202"\nbus = "floor2"\nprotocol = "dlt645-2007"\n'
+            'address = "000000000202"\n')
+        line = broken.splitlines().index('baud = "fast"') + 1
+        self.rewrite(broken)
+        failed_before = len(rig.feed.events("config_reload_failed"))
+        opened1, opened2 = self.opened("floor1"), self.opened("floor2")
+        out = self.ecmgw("reload")
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("reload refused; the running configuration stays in force", out.stderr)
+        self.assertIn(f"{rig.config}:{line}:", out.stderr)
+        wait_for(lambda: len(rig.feed.events("config_reload_failed")) > failed_before, 30,
+                 "the config_reload_failed event")
+        counts = {m: len(self.published(m)) for m in ("E-0101", "E-0201")}
+        for mid, n in counts.items():
+            wait_for(lambda: len(self.published(mid)) >= n + 3, 60, f"{mid} to be polled on")
+        self.assertIsNone(rig.daemon.poll())
+        s = self.status()
+        self.assertEqual(sorted(m["id"] for m in s["meters"]), ["E-0101", "E-0102", "E-0201"])
+        self.assertEqual({b["name"]: [m["id"] for m in b["meters"]] for b in s["buses"]},
+                         {"floor1": ["E-0101", "E-0102"], "floor2": ["E-0201"]})
+        self.assertEqual((self.opened("floor1"), self.opened("floor2")), (opened1, opened2))
+        self.assertEqual({r["quantity"] for r in self.published("E-0201")[-3:]} - {"energy_kwh"},
+                         {"current_a_a"})
+
+        # 4. A clean stop: every record numbered was published or waits in the outbox,
+        # gap-free, and every stored reading was published.
+        rig.daemon.send_signal(signal.SIGTERM)
+        self.assertEqual(rig.daemon.wait(timeout=30), 0)
+        last = store_query(rig.data_dir, "SELECT value FROM sequence WHERE name = 'outbox'")[0][0]
+        waiting = store_query(rig.data_dir, "SELECT seq, kind, body FROM outbox ORDER BY seq")
+
+        def received():
+            seqs = set()
+            for topic, m in rig.feed.snapshot():
+                seqs.update(r["seq"] for r in m[topic.rsplit("/", 1)[1]])
+            return seqs
+        wait_for(lambda: received() | {w[0] for w in waiting} >= set(range(1, last + 1)), 30,
+                 f"every seq up to {last} over MQTT")
+        sent = sorted(received())
+        self.assertEqual(sent, list(range(1, len(sent) + 1)), "the seqs received must be gap-free from 1")
+        self.assertEqual([w[0] for w in waiting], list(range(len(sent) + 1, last + 1)))
+
+        def key(meter, ts, quantity, value):
+            return meter, ts, quantity, decimal.Decimal(str(value))
+        stored = collections.Counter(key(*row) for row in store_query(
+            rig.data_dir, "SELECT meter, ts_ms, quantity, value FROM readings"))
+        delivered = collections.Counter(
+            key(r["meter"], ts_ms(r["ts"]), r["quantity"], r["value"])
+            for r in {r["seq"]: r for r in rig.feed.readings()}.values())
+        for _, kind, body in waiting:
+            if kind == "reading":
+                r = json.loads(body, parse_float=decimal.Decimal)
+                delivered[key(r["meter"], ts_ms(r["ts"]), r["quantity"], r["value"])] += 1
+        self.assertGreater(sum(stored.values()), 50)
+        self.assertEqual(stored, delivered)
 
 
 if __name__ == "__main__":
