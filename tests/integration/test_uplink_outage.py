@@ -200,7 +200,9 @@ class OutageTest(unittest.TestCase):
         first = store_query(rig.data_dir, "SELECT min(seq) FROM outbox")[0][0] or self.last_seq() + 1
         connected = read_log(daemon).count("cloud: connected")
         daemon = rig.start_daemon()
-        wait_for(lambda: read_log(daemon).count("it may refuse every message") >= 1, 240,
+        # Each drop doubles the reconnect backoff (to 60 s): under ASan on a loaded
+        # machine the third drop alone can take several minutes.
+        wait_for(lambda: read_log(daemon).count("it may refuse every message") >= 1, 450,
                  "three drops on one record sent alone")
         log = read_log(daemon)
         self.assertGreater(log.count("cloud: connected"), connected, "the broker took the CONNECT")
